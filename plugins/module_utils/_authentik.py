@@ -1,0 +1,317 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) idpbridge maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module is private to the idpbridge.authentik_cloudflare collection and may change
+# at any time without notice. Do not import it from other collections.
+
+"""authentik resources: the client, its errors and pages, lookups by name or slug, versions,
+and the OIDC endpoint URLs of a provider."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.six.moves.urllib.parse import quote
+
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    ApiClient,
+    validate_base_url,
+)
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed
+
+API_PREFIX = "/api/v3"
+OLDEST_SUPPORTED = (2024, 10)
+
+DEFAULT_AUTHORIZATION_FLOW = "default-provider-authorization-implicit-consent"
+DEFAULT_INVALIDATION_FLOW = "default-provider-invalidation-flow"
+DEFAULT_SIGNING_KEY = "authentik Self-signed Certificate"
+
+SCOPE_MANAGED_PREFIX = "goauthentik.io/providers/oauth2/scope-"
+
+
+def authentik_argument_spec():
+    """Connection options shared by every authentik module (see the _authentik doc fragment)."""
+    return dict(
+        url=dict(type="str", required=True, fallback=(env_fallback, ["AUTHENTIK_URL"])),
+        token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["AUTHENTIK_TOKEN"])),
+        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["AUTHENTIK_VALIDATE_CERTS"])),
+        ca_path=dict(type="path", fallback=(env_fallback, ["AUTHENTIK_CA_PATH"])),
+        timeout=dict(type="float", default=30),
+        retries=dict(type="int", default=3),
+    )
+
+
+def version_tuple(text):
+    """``"2025.12.4"`` -> ``(2025, 12, 4)``; unknown parts become 0."""
+    numbers = [int(n) for n in re.findall(r"\d+", str(text or ""))[:3]]
+    while len(numbers) < 3:
+        numbers.append(0)
+    return tuple(numbers)
+
+
+def _flatten_errors(value, prefix=""):
+    """authentik's field-error dicts as "field: message" strings, nested paths joined by dots."""
+    out = []
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            if key == "code" and not isinstance(sub, (list, dict)):
+                continue
+            name = prefix if key in ("non_field_errors", "detail") else (prefix + "." + key if prefix else key)
+            out.extend(_flatten_errors(sub, name))
+    elif isinstance(value, list):
+        if all(isinstance(v, str) for v in value):
+            text = " ".join(value)
+            out.append("%s: %s" % (prefix, text) if prefix else text)
+        else:
+            for index, sub in enumerate(value):
+                if sub:
+                    out.extend(_flatten_errors(sub, "%s[%d]" % (prefix, index)))
+    elif value is not None:
+        out.append("%s: %s" % (prefix, value) if prefix else str(value))
+    return out
+
+
+class AuthentikClient(ApiClient):
+    """The authentik REST API (``/api/v3``)."""
+
+    api_name = "authentik"
+
+    def __init__(self, module):
+        if not HAS_REQUESTS:
+            module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        params = module.params
+        try:
+            base = validate_base_url(params["url"], "url (AUTHENTIK_URL)")
+        except ValueError as exc:
+            module.fail_json(msg=str(exc))
+        if base.endswith(API_PREFIX):
+            base = base[: -len(API_PREFIX)]
+        self.root_url = base
+        super(AuthentikClient, self).__init__(
+            base + API_PREFIX,
+            {"Authorization": "Bearer %s" % params["token"]},
+            timeout=params["timeout"],
+            validate_certs=params["validate_certs"],
+            ca_path=params.get("ca_path"),
+            retries=params["retries"],
+            warn=module.warn,
+        )
+        self._cache = {}
+
+    # ---- errors ------------------------------------------------------------------------
+    def parse_error(self, status, body):
+        if isinstance(body, (dict, list)):
+            parts = _flatten_errors(body)
+            return ("; ".join(parts) if parts else "no details in the answer"), []
+        if isinstance(body, str) and body.strip():
+            title = re.search(r"<title>(.*?)</title>", body, re.S | re.I)
+            if title:
+                return "an HTML page titled %r (is the url option pointing at authentik?)" % title.group(1).strip(), []
+            return body.strip()[:300], []
+        return "no details in the answer", []
+
+    def hint_for(self, status, api_message, codes, method, path):
+        message = api_message or ""
+        if status in (401, 403):
+            if "Token invalid" in message:
+                return ("Check the authentik token (option token or AUTHENTIK_TOKEN): it must be an API token "
+                        "(intent API) that has not expired")
+            if "not provided" in message:
+                return "Give an authentik API token with the token option or AUTHENTIK_TOKEN"
+            if "permission" in message.lower():
+                return ("The token's user lacks a permission on this kind of object; use a superuser token or grant the "
+                        "permissions listed in the collection's README")
+        if status == 404 and not message.startswith(("Not found", "No ")) and "HTML" in message:
+            return "Check the url option: it must be authentik's base URL, such as https://auth.example.com"
+        if status == 405:
+            return "This authentik version does not offer this call; check the server version"
+        if status == 429:
+            return "authentik rate-limited the requests; raise the retries option or run less often"
+        if status is not None and status >= 500:
+            return "authentik had an internal error; its server log names the cause"
+        return None
+
+    # ---- pages ---------------------------------------------------------------------------
+    def paginate(self, path, params=None, what=None, limit=None):
+        """Every result of a list endpoint, following ``pagination.next`` page numbers."""
+        query = dict(params or {})
+        page = 1
+        items = []
+        while True:
+            query["page"] = page
+            body = self.get(path, params=query, what=what) or {}
+            items.extend(body.get("results") or [])
+            if limit is not None and len(items) >= limit:
+                return items[:limit]
+            following = (body.get("pagination") or {}).get("next") or 0
+            if not following or following <= page:
+                return items
+            page = following
+
+    def find_one(self, path, params, kind, key_text, what=None):
+        """The single object a filtered list returns, None when none; ``LookupFailed`` when several."""
+        results = self.paginate(path, params, what=what or "look up %s %s" % (kind, key_text), limit=2)
+        if len(results) > 1:
+            raise LookupFailed("More than one %s matches %s; make the name unique in authentik" % (kind, key_text))
+        return results[0] if results else None
+
+    # ---- version -------------------------------------------------------------------------
+    def version(self):
+        """The server's version as a tuple, read once per run; (9999, 0, 0) when not readable."""
+        if "version" not in self._cache:
+            status, body = self.request("GET", "/admin/version/", ok_statuses=(403, 404), what="read the authentik version")
+            text = body.get("version_current") if status == 200 and isinstance(body, dict) else None
+            self._cache["version"] = version_tuple(text) if text else (9999, 0, 0)
+            self._cache["version_text"] = text
+            if text and self._cache["version"][:2] < OLDEST_SUPPORTED:
+                raise LookupFailed(
+                    "authentik %s is older than 2024.10, the oldest release this collection supports; upgrade authentik" % text)
+        return self._cache["version"]
+
+    def at_least(self, *wanted):
+        return self.version() >= tuple(wanted) + (0,) * (3 - len(wanted))
+
+    # ---- cached lookups ------------------------------------------------------------------
+    def _cached(self, key, loader):
+        if key not in self._cache:
+            self._cache[key] = loader()
+        return self._cache[key]
+
+    def flow_pk(self, slug, designation):
+        """The pk of the flow ``slug``, which must have ``designation``."""
+        def load():
+            flow = self.find_one("/flows/instances/", {"slug": slug}, "flow", "with slug %r" % slug)
+            if flow is None:
+                raise LookupFailed("No authentik flow has the slug %r (wanted for the %s flow); check the slug under "
+                                   "Flows and Stages > Flows" % (slug, designation))
+            if flow.get("designation") not in (None, designation):
+                raise LookupFailed("The authentik flow %r is an %s flow, not an %s flow"
+                                   % (slug, flow.get("designation"), designation))
+            return flow["pk"]
+        return self._cached(("flow", slug), load)
+
+    def keypair_pk(self, name, need_private_key=True):
+        def load():
+            params = {"name": name}
+            found = self.find_one("/crypto/certificatekeypairs/", params, "certificate-key pair", "named %r" % name)
+            if found is None:
+                raise LookupFailed("No authentik certificate-key pair is named %r; check System > Certificates" % name)
+            if need_private_key and not found.get("private_key_available", True):
+                raise LookupFailed("The authentik certificate %r has no private key, so it cannot sign tokens; "
+                                   "Cloudflare needs signed ID tokens and a JWKS: pick a key pair with a private key" % name)
+            return found["pk"]
+        return self._cached(("keypair", name), load)
+
+    def keypair_name(self, pk):
+        if pk is None:
+            return None
+        for key, value in self._cache.items():
+            if isinstance(key, tuple) and key[0] == "keypair" and value == pk:
+                return key[1]
+
+        def load():
+            body = self.get_or_none("/crypto/certificatekeypairs/%s/" % quote(str(pk)), what="look up certificate %s" % pk)
+            return body.get("name") if isinstance(body, dict) else pk
+        return self._cached(("keypair-name", pk), load)
+
+    def scope_mappings(self, scope_names):
+        """{scope name: pk} of the managed scope mappings for ``scope_names``; one request for all."""
+        wanted = sorted(set(scope_names))
+        missing = [s for s in wanted if ("scope", s) not in self._cache]
+        if missing:
+            managed = [SCOPE_MANAGED_PREFIX + s for s in missing if "/" not in s]
+            by_name = [s for s in missing if "/" in s]
+            found = []
+            if managed:
+                found.extend(self.paginate("/propertymappings/provider/scope/", {"managed": managed},
+                                           what="look up the scope mappings %s" % ", ".join(missing)))
+            for scope in by_name:
+                found.extend(self.paginate("/propertymappings/provider/scope/", {"scope_name": scope},
+                                           what="look up the scope mapping %s" % scope))
+            by_scope = {}
+            for mapping in found:
+                by_scope.setdefault(mapping.get("scope_name"), []).append(mapping)
+            for scope in missing:
+                candidates = by_scope.get(scope) or []
+                if not candidates:
+                    # Not a managed default: fall back to a mapping with that scope name.
+                    candidates = self.paginate("/propertymappings/provider/scope/", {"scope_name": scope},
+                                               what="look up the scope mapping %s" % scope)
+                if not candidates:
+                    raise LookupFailed("No authentik scope mapping provides the scope %r; create one under "
+                                       "Customization > Property Mappings or remove it from scopes" % scope)
+                if len(candidates) > 1:
+                    managed_ones = [c for c in candidates if c.get("managed")]
+                    candidates = managed_ones or candidates
+                self._cache[("scope", scope)] = candidates[0]["pk"]
+                self._cache[("scope-name", candidates[0]["pk"])] = scope
+        return dict((s, self._cache[("scope", s)]) for s in wanted)
+
+    def scope_names(self, pks):
+        """Scope names for mapping pks (pks we did not resolve are kept as they are)."""
+        return [self._cache.get(("scope-name", pk), pk) for pk in pks]
+
+    def group_pk(self, name):
+        def load():
+            found = self.find_one("/core/groups/", {"name": name, "include_users": False}, "group", "named %r" % name)
+            if found is None:
+                raise LookupFailed("No authentik group is named %r; check Directory > Groups" % name)
+            return found["pk"]
+        return self._cached(("group", name), load)
+
+    def user_pk(self, username):
+        def load():
+            found = self.find_one("/core/users/", {"username": username}, "user", "with username %r" % username)
+            if found is None:
+                raise LookupFailed("No authentik user has the username %r; check Directory > Users" % username)
+            return found["pk"]
+        return self._cached(("user", username), load)
+
+    def policy_pk(self, name):
+        def load():
+            found = self.find_one("/policies/all/", {"name": name}, "policy", "named %r" % name)
+            if found is None:
+                raise LookupFailed("No authentik policy is named %r; check Customization > Policies" % name)
+            return found["pk"]
+        return self._cached(("policy", name), load)
+
+    def provider_by_name(self, name):
+        return self.find_one("/providers/oauth2/", {"name": name}, "OAuth2 provider", "named %r" % name)
+
+    def application(self, slug):
+        """The application ``slug`` via the detail endpoint (the list is cached per user), or None."""
+        return self.get_or_none("/core/applications/%s/" % quote(slug, safe=""), what="look up application %r" % slug)
+
+
+def oidc_endpoints(public_url, app_slug, issuer_mode="per_provider"):
+    """The OIDC URLs of a provider bound to the application ``app_slug``, built from the public URL.
+
+    The global endpoints identify the provider by client id; the others need the application slug.
+    """
+    base = public_url.rstrip("/")
+    if base.endswith(API_PREFIX):
+        base = base[: -len(API_PREFIX)]
+    oauth = base + "/application/o"
+    urls = {
+        "authorize": oauth + "/authorize/",
+        "token": oauth + "/token/",
+        "userinfo": oauth + "/userinfo/",
+        "revoke": oauth + "/revoke/",
+        "introspect": oauth + "/introspect/",
+    }
+    if app_slug:
+        slug = quote(app_slug, safe="")
+        urls.update({
+            "issuer": (oauth + "/%s/" % slug) if issuer_mode != "global" else base + "/",
+            "openid_configuration": oauth + "/%s/.well-known/openid-configuration" % slug,
+            "jwks": oauth + "/%s/jwks/" % slug,
+            "end_session": oauth + "/%s/end-session/" % slug,
+        })
+    return urls

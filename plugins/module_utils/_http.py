@@ -1,0 +1,344 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) idpbridge maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module is private to the idpbridge.authentik_cloudflare collection and may change
+# at any time without notice. Do not import it from other collections.
+
+"""The one HTTP layer every module of the collection talks through.
+
+``ApiClient`` wraps a ``requests`` session with: a base URL, the auth headers, a per-request
+timeout, TLS verification (on by default), retries with capped backoff for 429, 502, 503, 504
+and connection failures (``Retry-After`` honoured; a POST is never sent twice once the server
+may have acted on it), pagination for both APIs, and one error type, ``ApiError``, whose
+message names what we tried, the method, the path, the HTTP status and the API's own words -
+never a token or a secret.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import re
+import time
+import traceback
+
+from ansible.module_utils.six.moves.urllib.parse import urlencode, urlsplit
+
+REQUESTS_IMPORT_ERROR = None
+try:
+    import requests
+    from requests.exceptions import ConnectionError as RequestsConnectionError
+    from requests.exceptions import ConnectTimeout, ReadTimeout, SSLError
+    HAS_REQUESTS = True
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+
+
+RETRY_STATUSES = frozenset((429, 502, 503, 504))
+IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"))
+MASK = "********"
+
+
+class ApiError(Exception):
+    """A failed API call, with a message that is safe to show.
+
+    ``status`` is the HTTP status (None when no answer came), ``api_message`` the API's own
+    words, ``method``/``path`` the request and ``hint`` a sentence saying what to fix.
+    """
+
+    def __init__(self, message, method=None, path=None, status=None, api_message=None, hint=None, codes=None):
+        super(ApiError, self).__init__(message)
+        self.message = message
+        self.method = method
+        self.path = path
+        self.status = status
+        self.api_message = api_message
+        self.hint = hint
+        self.codes = codes or []
+
+    def __str__(self):
+        return self.message
+
+    def with_context(self, what):
+        """A copy whose message starts with ``what`` (what we were trying to do)."""
+        err = ApiError(
+            "%s: %s" % (what, self.message), method=self.method, path=self.path, status=self.status,
+            api_message=self.api_message, hint=self.hint, codes=self.codes,
+        )
+        return err
+
+
+class Redactor:
+    """Replaces every registered secret value in a string by a mask."""
+
+    def __init__(self):
+        self._values = set()
+
+    def add(self, value):
+        if value and isinstance(value, str) and len(value) >= 4:
+            self._values.add(value)
+
+    def __call__(self, text):
+        if not isinstance(text, str):
+            text = str(text)
+        for value in sorted(self._values, key=len, reverse=True):
+            text = text.replace(value, MASK)
+        return text
+
+
+def validate_base_url(url, option):
+    """Return ``url`` without a trailing slash, or raise ``ValueError`` naming ``option``."""
+    if not url or not isinstance(url, str):
+        raise ValueError("%s is required: set it or the matching environment variable" % option)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or " " in url:
+        raise ValueError("%s must be an absolute http(s) URL such as https://auth.example.com, got %r" % (option, url))
+    if parts.query or parts.fragment:
+        raise ValueError("%s must not carry a query string or fragment, got %r" % (option, url))
+    return url.rstrip("/")
+
+
+def _retry_after_seconds(value):
+    """Seconds from a Retry-After header (delta-seconds form); None when absent or unreadable."""
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(str(value).strip()))
+    except ValueError:
+        return None
+
+
+class ApiClient:
+    """One API's session. Subclasses (one per API) say how its errors and pages look.
+
+    ``warn`` is a callable that receives one line per retry (``module.warn``).
+    """
+
+    api_name = "API"
+    backoff_base = 1.0          # seconds before the first retry; doubles each time
+    backoff_max = 30.0          # one wait is never longer than this
+    retry_budget = 120.0        # all waits of one request together stay under this
+
+    def __init__(self, base_url, headers, timeout=30, validate_certs=True, ca_path=None, retries=3,
+                 warn=None, redactor=None, user_agent="idpbridge.authentik_cloudflare"):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retries = max(0, int(retries))
+        self.warn = warn or (lambda msg: None)
+        self.redact = redactor or Redactor()
+        for value in headers.values():
+            # Header values may be "Bearer <token>": mask both the whole value and the token part.
+            self.redact.add(value)
+            self.redact.add(value.split(" ", 1)[-1])
+        self.session = requests.Session()
+        self.session.headers.update(headers)
+        self.session.headers["User-Agent"] = user_agent
+        self.session.headers["Accept"] = "application/json"
+        if not validate_certs:
+            self.session.verify = False
+        elif ca_path:
+            self.session.verify = ca_path
+        else:
+            self.session.verify = True
+        self.calls = []  # (method, path, status) of every request sent, for results and tests
+
+    # ---- to be refined per API ---------------------------------------------------------
+    def parse_error(self, status, body):
+        """Return ``(message, codes)`` from an error answer's parsed body."""
+        return (_short(body), [])
+
+    def hint_for(self, status, api_message, codes, method, path):
+        """A sentence saying what the user should fix, or None."""
+        return None
+
+    # ---- requests --------------------------------------------------------------------
+    def url_for(self, path, params=None):
+        url = self.base_url + path
+        if params:
+            url += "?" + urlencode(_flatten_params(params), doseq=True)
+        return url
+
+    def request(self, method, path, params=None, body=None, ok_statuses=None, what=None):
+        """Send a request and return ``(status, parsed_body)``.
+
+        ``ok_statuses``: extra statuses (besides 2xx) returned instead of raised, e.g. (404,).
+        ``what``: a sentence prefix for errors ("create OAuth2 provider 'x'").
+        """
+        method = method.upper()
+        url = self.url_for(path, params)
+        shown_path = path + ("?" + urlencode(_flatten_params(params), doseq=True) if params else "")
+        attempt = 0
+        waited = 0.0
+        while True:
+            attempt += 1
+            reason = None
+            wait = None
+            response = None
+            try:
+                response = self.session.request(
+                    method, url, json=body if body is not None else None, timeout=self.timeout, allow_redirects=False,
+                )
+            except SSLError as exc:
+                raise self._error(
+                    what, method, shown_path, None,
+                    "TLS verification failed for %s (%s)" % (self.base_url, _first_line(exc)),
+                    hint="Give the CA bundle that signed the server certificate with ca_path, "
+                         "or set validate_certs=false only for a test server.",
+                )
+            except ConnectTimeout as exc:
+                reason = "the connection timed out after %s s" % self.timeout
+                error_text = _first_line(exc)
+            except ReadTimeout as exc:
+                if method not in IDEMPOTENT_METHODS:
+                    raise self._error(
+                        what, method, shown_path, None,
+                        "no answer within %s s; the server may still have acted on it" % self.timeout,
+                        hint="Raise the timeout option if the server is slow; a rerun finds what was created and does not duplicate it.",
+                    )
+                reason = "no answer within %s s" % self.timeout
+                error_text = _first_line(exc)
+            except RequestsConnectionError as exc:
+                if method not in IDEMPOTENT_METHODS and not _connect_failed(exc):
+                    raise self._error(
+                        what, method, shown_path, None,
+                        "the connection broke after the request was sent; the server may have acted on it (%s)" % _first_line(exc),
+                        hint="Rerun: the module looks the object up first and does not create it twice.",
+                    )
+                reason = "the connection failed"
+                error_text = _first_line(exc)
+            else:
+                status = response.status_code
+                self.calls.append((method, path, status))
+                if status in RETRY_STATUSES and (status == 429 or status == 503 or method in IDEMPOTENT_METHODS):
+                    reason = "HTTP %d" % status
+                    wait = _retry_after_seconds(response.headers.get("Retry-After"))
+                    error_text = None
+                else:
+                    return self._finish(response, method, shown_path, ok_statuses, what)
+            if attempt > self.retries:
+                if response is not None:
+                    return self._finish(response, method, shown_path, ok_statuses, what, retried=attempt - 1)
+                raise self._error(
+                    what, method, shown_path, None,
+                    "%s: %s%s" % (reason, error_text, _tries(attempt - 1)),
+                    hint="Check that %s is reachable from the host that runs the module (the url option)." % self.base_url,
+                )
+            if wait is None:
+                wait = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
+            if wait > self.backoff_max or waited + wait > self.retry_budget:
+                # The server asks us to wait longer than we are allowed to: give up now, clearly.
+                if response is not None:
+                    return self._finish(response, method, shown_path, ok_statuses, what, retried=attempt - 1,
+                                        note="the server asked to retry after %.0f s, longer than the %.0f s this module waits" % (wait, self.backoff_max))
+                raise self._error(what, method, shown_path, None, "%s: %s" % (reason, error_text))
+            self.warn("%s %s %s: %s; retrying in %.1f s (retry %d of %d)" % (
+                self.api_name, method, path, reason, wait, attempt, self.retries))
+            time.sleep(wait)
+            waited += wait
+
+    def _finish(self, response, method, shown_path, ok_statuses, what, retried=0, note=None):
+        status = response.status_code
+        body = _parse_body(response)
+        if 200 <= status < 300 or (ok_statuses and status in ok_statuses):
+            return status, body
+        message, codes = self.parse_error(status, body)
+        if note:
+            message = "%s (%s)" % (message, note)
+        message += _tries(retried)
+        raise self._error(what, method, shown_path, status, message, codes=codes)
+
+    def _error(self, what, method, path, status, api_message, hint=None, codes=None):
+        if hint is None and status is not None:
+            hint = self.hint_for(status, api_message, codes or [], method, path)
+        head = "%s %s" % (method, path)
+        if status is not None:
+            head += " returned HTTP %d" % status
+        text = "%s: %s" % (head, api_message) if api_message else head
+        if what:
+            text = "Could not %s: %s" % (what, text)
+        if hint:
+            text = "%s. %s" % (text.rstrip("."), hint)
+        text = self.redact(text)
+        return ApiError(text, method=method, path=path, status=status, api_message=self.redact(api_message or ""),
+                        hint=hint, codes=codes)
+
+    # ---- convenience -------------------------------------------------------------------
+    def get(self, path, params=None, ok_statuses=None, what=None):
+        return self.request("GET", path, params=params, ok_statuses=ok_statuses, what=what)[1]
+
+    def get_or_none(self, path, params=None, what=None):
+        status, body = self.request("GET", path, params=params, ok_statuses=(404,), what=what)
+        return None if status == 404 else body
+
+    def post(self, path, body, what=None):
+        return self.request("POST", path, body=body, what=what)[1]
+
+    def put(self, path, body, what=None):
+        return self.request("PUT", path, body=body, what=what)[1]
+
+    def patch(self, path, body, what=None):
+        return self.request("PATCH", path, body=body, what=what)[1]
+
+    def delete(self, path, what=None, ok_statuses=(404,)):
+        return self.request("DELETE", path, ok_statuses=ok_statuses, what=what)
+
+    @property
+    def writes(self):
+        return [c for c in self.calls if c[0] not in ("GET", "HEAD", "OPTIONS")]
+
+
+def _flatten_params(params):
+    """Query parameters as a list of pairs; list values repeat the key, booleans are lower-case."""
+    pairs = []
+    for key, value in (params.items() if isinstance(params, dict) else params):
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for item in values:
+            if item is None:
+                continue
+            if isinstance(item, bool):
+                item = "true" if item else "false"
+            pairs.append((key, item))
+    return pairs
+
+
+def _parse_body(response):
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+def _short(body, limit=300):
+    if body is None:
+        return "no details in the answer"
+    if not isinstance(body, str):
+        body = json.dumps(body, sort_keys=True)
+    body = re.sub(r"<[^>]+>", " ", body)  # HTML error pages: keep their words only
+    body = re.sub(r"\s+", " ", body).strip()
+    return body if len(body) <= limit else body[:limit] + "..."
+
+
+def _first_line(exc):
+    text = str(exc)
+    # requests nests the real reason deep inside; keep the end of it, which names it.
+    match = re.search(r"\((?:Caused by )?[A-Za-z]+Error\(.*?: (.*?)['\"]?\)+$", text)
+    if match:
+        text = match.group(1)
+    return text.splitlines()[0][:300] if text else exc.__class__.__name__
+
+
+def _connect_failed(exc):
+    """True when a connection error happened before any byte of the request was sent."""
+    text = repr(exc)
+    return any(marker in text for marker in ("NewConnectionError", "Connection refused", "Name or service not known",
+                                             "Failed to resolve", "nodename nor servname", "ConnectTimeout"))
+
+
+def _tries(retried):
+    return " (after %d %s)" % (retried, "retry" if retried == 1 else "retries") if retried else ""

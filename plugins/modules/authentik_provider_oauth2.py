@@ -1,0 +1,433 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) idpbridge maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: authentik_provider_oauth2
+short_description: Manage an authentik OAuth2/OpenID Connect provider
+version_added: 0.1.0
+description:
+  - Create, update or delete an OAuth2/OpenID Connect provider in authentik, found by its unique name.
+  - Flows are given by slug, the signing key by name and the scopes by scope name; the module resolves them once per run
+    with filtered queries.
+  - Only the options you set are compared, and an update sends only the fields that differ (PATCH).
+  - The client secret is never returned and never shown in a diff; read it with
+    M(idpbridge.authentik_cloudflare.authentik_provider_oauth2_info) in a task with C(no_log) when another system needs it.
+author:
+  - idpbridge maintainers (@idpbridge)
+extends_documentation_fragment:
+  - idpbridge.authentik_cloudflare._authentik
+  - idpbridge.authentik_cloudflare._authentik.actiongroup
+  - idpbridge.authentik_cloudflare._attributes
+options:
+  name:
+    description:
+      - The provider's name, unique in authentik. It identifies the provider.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates or updates the provider, V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  client_type:
+    description:
+      - V(confidential) clients authenticate with a client secret (what Cloudflare Access uses); V(public) clients do not.
+    type: str
+    choices: [confidential, public]
+    default: confidential
+  client_id:
+    description:
+      - The client ID. When not set, authentik generates one on create and it is kept afterwards.
+    type: str
+  client_secret:
+    description:
+      - The client secret. When not set, authentik generates one on create and it is kept afterwards.
+      - Changing it rotates the secret; RV(secret_changed) then tells the next task to hand the new one on.
+    type: str
+  redirect_uris:
+    description:
+      - The allowed redirect URIs, for Cloudflare Access C(https://<team>.cloudflareaccess.com/cdn-cgi/access/callback).
+      - Each entry is a URL string (matched strictly) or a dictionary with O(redirect_uris[].url) and O(redirect_uris[].matching_mode).
+      - The list is compared in order. When not set, the redirect URIs are left as they are (a new provider gets none).
+    type: list
+    elements: raw
+  purge_redirect_uris:
+    description:
+      - With V(true), the provider ends up with exactly O(redirect_uris). With V(false), missing entries are added and
+        others are kept.
+    type: bool
+    default: true
+  authorization_flow:
+    description:
+      - Slug of the flow that authorizes users (designation C(authorization)).
+    type: str
+    default: default-provider-authorization-implicit-consent
+  invalidation_flow:
+    description:
+      - Slug of the flow run when users log out (designation C(invalidation)).
+    type: str
+    default: default-provider-invalidation-flow
+  authentication_flow:
+    description:
+      - Slug of the flow that authenticates users who are not logged in (designation C(authentication)).
+      - V("") removes it, so the brand's default flow is used. When not set, it is left as it is.
+    type: str
+  signing_key:
+    description:
+      - Name of the certificate-key pair that signs the tokens. It must have a private key, because Cloudflare Access
+        verifies ID tokens with the provider's JWKS.
+    type: str
+    default: authentik Self-signed Certificate
+  scopes:
+    description:
+      - Scope names the provider offers, resolved to authentik's scope mappings (the managed ones first).
+    type: list
+    elements: str
+    default: [openid, email, profile]
+  grant_types:
+    description:
+      - Grant types the provider allows. Sent only to authentik 2026.5 and newer, which has the field; older releases allow
+        the usual grants without it.
+      - When not set, authentik 2026.5 and newer get V([authorization_code, refresh_token]), because a provider created
+        without grant types rejects every login.
+    type: list
+    elements: str
+    choices:
+      - authorization_code
+      - implicit
+      - hybrid
+      - refresh_token
+      - client_credentials
+      - password
+      - urn:ietf:params:oauth:grant-type:device_code
+      - urn:ietf:params:oauth:grant-type:token-exchange
+  sub_mode:
+    description:
+      - What the C(sub) claim holds. When not set, it is left as it is (authentik's default is V(hashed_user_id)).
+    type: str
+    choices: [hashed_user_id, user_id, user_uuid, user_username, user_email, user_upn]
+  issuer_mode:
+    description:
+      - V(per_provider) gives each application its own issuer; V(global) uses one issuer for all.
+        When not set, it is left as it is (authentik's default is V(per_provider)).
+    type: str
+    choices: [global, per_provider]
+  include_claims_in_id_token:
+    description:
+      - Whether user claims go into the ID token as well as the userinfo answer. Cloudflare reads them from the ID token.
+    type: bool
+  access_code_validity:
+    description:
+      - How long an authorization code is valid, in authentik's format such as V(minutes=1) or V(hours=1;minutes=30).
+    type: str
+  access_token_validity:
+    description:
+      - How long an access token is valid, such as V(hours=1).
+    type: str
+  refresh_token_validity:
+    description:
+      - How long a refresh token is valid, such as V(days=30).
+    type: str
+  public_url:
+    description:
+      - The base URL users' browsers and Cloudflare reach authentik at, used to build RV(endpoints). Defaults to O(url),
+        which may be an internal address.
+    type: str
+notes:
+  - The OIDC endpoints that depend on the application (issuer, JWKS, discovery, end session) are returned once an
+    application is bound to the provider; see M(idpbridge.authentik_cloudflare.authentik_application).
+seealso:
+  - module: idpbridge.authentik_cloudflare.authentik_application
+  - module: idpbridge.authentik_cloudflare.authentik_provider_oauth2_info
+  - module: idpbridge.authentik_cloudflare.cloudflare_access_identity_provider
+"""
+
+EXAMPLES = r"""
+- name: An OIDC provider for Cloudflare Access
+  idpbridge.authentik_cloudflare.authentik_provider_oauth2:
+    url: https://auth.example.com
+    token: "{{ vault_authentik_token }}"
+    name: cloudflare-access
+    redirect_uris:
+      - https://myteam.cloudflareaccess.com/cdn-cgi/access/callback
+  register: provider
+
+- name: Show the client ID
+  ansible.builtin.debug:
+    msg: "Client ID {{ provider.client_id }}, authorize at {{ provider.endpoints.authorize }}"
+
+- name: Use the explicit consent flow and a regex redirect URI (connection from the environment)
+  idpbridge.authentik_cloudflare.authentik_provider_oauth2:
+    name: cloudflare-access
+    authorization_flow: default-provider-authorization-explicit-consent
+    redirect_uris:
+      - url: https://myteam.cloudflareaccess.com/cdn-cgi/access/callback
+        matching_mode: strict
+      - url: "https://[a-z]+\\.example\\.com/callback"
+        matching_mode: regex
+    access_token_validity: minutes=10
+
+- name: Remove the provider
+  idpbridge.authentik_cloudflare.authentik_provider_oauth2:
+    name: cloudflare-access
+    state: absent
+"""
+
+RETURN = r"""
+provider:
+  description: The provider as authentik stores it after the run (predicted in check mode), client secret masked. Empty when absent.
+  returned: always
+  type: dict
+  sample:
+    pk: 9
+    name: cloudflare-access
+    client_type: confidential
+    client_id: qOhGlpPILx0ChBY9wx994Bs0Ldq2KkqVjkT76Z1h
+    client_secret: "********"
+    authorization_flow: 892c0a1d-c29a-4a26-9a36-a6bb974d12f5
+    invalidation_flow: b18b8a3e-f03d-408a-9e33-367e56d66be9
+    signing_key: ca7af4bb-e650-4376-a1d1-44d5d58ee772
+    redirect_uris:
+      - matching_mode: strict
+        url: https://myteam.cloudflareaccess.com/cdn-cgi/access/callback
+    assigned_application_slug: cloudflare-access
+existing:
+  description: The provider before the run, client secret masked. Empty when it did not exist.
+  returned: always
+  type: dict
+end_state:
+  description: The same as RV(provider).
+  returned: always
+  type: dict
+pk:
+  description: The provider's primary key (an integer). None in check mode when it would be created.
+  returned: when state is present
+  type: int
+  sample: 9
+client_id:
+  description: The client ID (the App ID in Cloudflare). None in check mode when authentik would generate it.
+  returned: when state is present
+  type: str
+  sample: qOhGlpPILx0ChBY9wx994Bs0Ldq2KkqVjkT76Z1h
+secret_changed:
+  description: Whether this run set a new client secret (on create or on rotation), so the other side must be updated.
+  returned: always
+  type: bool
+  sample: false
+changes:
+  description: The names of the fields that were (or in check mode would be) sent.
+  returned: always
+  type: list
+  elements: str
+  sample: [access_token_validity]
+endpoints:
+  description:
+    - The OIDC endpoints built from O(public_url). C(issuer), C(jwks), C(openid_configuration) and C(end_session) appear
+      once an application is bound.
+  returned: when state is present
+  type: dict
+  sample:
+    authorize: https://auth.example.com/application/o/authorize/
+    token: https://auth.example.com/application/o/token/
+    userinfo: https://auth.example.com/application/o/userinfo/
+    jwks: https://auth.example.com/application/o/cloudflare-access/jwks/
+    issuer: https://auth.example.com/application/o/cloudflare-access/
+    openid_configuration: https://auth.example.com/application/o/cloudflare-access/.well-known/openid-configuration
+    end_session: https://auth.example.com/application/o/cloudflare-access/end-session/
+"""
+
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import (
+    AuthentikClient,
+    authentik_argument_spec,
+    oidc_endpoints,
+)
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
+    LookupFailed,
+    ManagedObject,
+    run,
+)
+
+DEFAULT_GRANT_TYPES = ["authorization_code", "refresh_token"]
+DURATION = re.compile(r"^(?:(?:weeks|days|hours|minutes|seconds|milliseconds|microseconds)=\d+(?:\.\d+)?;?)+$")
+VALIDITIES = ("access_code_validity", "access_token_validity", "refresh_token_validity")
+PLAIN_FIELDS = ("client_type", "sub_mode", "issuer_mode", "include_claims_in_id_token") + VALIDITIES
+
+
+def normalize_redirect_uris(entries, with_type=False):
+    """Redirect URIs as a list of ``{"matching_mode", "url"}`` dicts (strings are strict)."""
+    out = []
+    for entry in entries or []:
+        if isinstance(entry, str):
+            item = {"matching_mode": "strict", "url": entry}
+        else:
+            item = {"matching_mode": entry.get("matching_mode") or "strict", "url": entry.get("url")}
+            if with_type:
+                item["redirect_uri_type"] = entry.get("redirect_uri_type") or "authorization"
+        if with_type:
+            item.setdefault("redirect_uri_type", "authorization")
+        out.append(item)
+    return out
+
+
+def check_redirect_uris(entries):
+    """Raise ValueError for an entry that is neither a URL string nor a ``{url, matching_mode}`` dict."""
+    for index, entry in enumerate(entries or []):
+        if isinstance(entry, str):
+            if not entry:
+                raise ValueError("redirect_uris[%d] is empty" % index)
+            continue
+        if not isinstance(entry, dict) or not entry.get("url") or not isinstance(entry.get("url"), str):
+            raise ValueError("redirect_uris[%d] must be a URL string or a dictionary with a url key" % index)
+        unknown = set(entry) - set(("url", "matching_mode", "redirect_uri_type"))
+        if unknown:
+            raise ValueError("redirect_uris[%d] has unknown keys: %s" % (index, ", ".join(sorted(unknown))))
+        if entry.get("matching_mode", "strict") not in ("strict", "regex"):
+            raise ValueError("redirect_uris[%d].matching_mode must be strict or regex, got %r" % (index, entry.get("matching_mode")))
+        if entry.get("matching_mode") == "regex":
+            try:
+                re.compile(entry["url"])
+            except re.error as exc:
+                raise ValueError("redirect_uris[%d] is not a valid regular expression: %s" % (index, exc))
+
+
+class OAuth2Provider(ManagedObject):
+    kind = "OAuth2 provider"
+    result_key = "provider"
+    secret_keys = frozenset(("client_secret",))
+
+    def label(self):
+        return "authentik OAuth2 provider %r" % self.params["name"]
+
+    def find(self):
+        self._with_type = self.params["state"] == "present" and self.client.at_least(2026, 5)
+        return self.client.provider_by_name(self.params["name"])
+
+    def normalize(self, obj):
+        out = {"name": obj.get("name")}
+        for key in PLAIN_FIELDS + ("client_id", "client_secret", "authorization_flow", "invalidation_flow",
+                                   "authentication_flow", "signing_key"):
+            if key in obj:
+                out[key] = obj[key]
+        out["property_mappings"] = sorted(obj.get("property_mappings") or [])
+        out["redirect_uris"] = normalize_redirect_uris(obj.get("redirect_uris"), self._with_type)
+        if "grant_types" in obj:
+            out["grant_types"] = sorted(obj.get("grant_types") or [])
+        return out
+
+    def desired(self, current):
+        p = self.params
+        c = self.client
+        want = {"name": p["name"], "client_type": p["client_type"]}
+        for key in ("client_id", "client_secret") + PLAIN_FIELDS[1:]:
+            if p.get(key) is not None:
+                want[key] = p[key]
+        want["authorization_flow"] = c.flow_pk(p["authorization_flow"], "authorization")
+        want["invalidation_flow"] = c.flow_pk(p["invalidation_flow"], "invalidation")
+        if p.get("authentication_flow") is not None:
+            want["authentication_flow"] = c.flow_pk(p["authentication_flow"], "authentication") if p["authentication_flow"] else None
+        want["signing_key"] = c.keypair_pk(p["signing_key"])
+        want["property_mappings"] = sorted(c.scope_mappings(p["scopes"]).values())
+        if p.get("redirect_uris") is not None:
+            uris = normalize_redirect_uris(p["redirect_uris"], self._with_type)
+            if not p["purge_redirect_uris"] and current is not None:
+                have = normalize_redirect_uris(current.get("redirect_uris"), self._with_type)
+                uris = have + [u for u in uris if u not in have]
+            want["redirect_uris"] = uris
+        if c.at_least(2026, 5):
+            want["grant_types"] = sorted(p["grant_types"] if p.get("grant_types") is not None else DEFAULT_GRANT_TYPES)
+        elif p.get("grant_types") is not None:
+            raise LookupFailed("grant_types needs authentik 2026.5 or newer; this server runs %s. Remove the option"
+                               % (c._cache.get("version_text") or "an older release"))
+        return want
+
+    def defaults(self):
+        return {
+            "pk": None, "client_type": "confidential", "client_id": None, "client_secret": None,
+            "authentication_flow": None, "redirect_uris": [], "sub_mode": "hashed_user_id",
+            "issuer_mode": "per_provider", "include_claims_in_id_token": True, "access_code_validity": "minutes=1",
+            "access_token_validity": "hours=1", "refresh_token_validity": "days=30", "assigned_application_slug": None,
+        }
+
+    def create(self, desired):
+        body = dict(desired)
+        body.setdefault("redirect_uris", [])
+        return self.client.post("/providers/oauth2/", body, what="create %s" % self.label())
+
+    def update(self, current, changes, desired):
+        return self.client.patch("/providers/oauth2/%d/" % current["pk"], dict(changes), what="update %s" % self.label())
+
+    def delete(self, current):
+        self.client.delete("/providers/oauth2/%d/" % current["pk"], what="delete %s" % self.label())
+
+    def present(self, obj):
+        return dict(obj or {})
+
+    def flat(self, obj):
+        p = self.params
+        public = p.get("public_url") or self.client.root_url
+        return {
+            "pk": obj.get("pk"),
+            "client_id": obj.get("client_id"),
+            "endpoints": oidc_endpoints(public, obj.get("assigned_application_slug"), obj.get("issuer_mode") or "per_provider"),
+        }
+
+
+def main():
+    argument_spec = authentik_argument_spec()
+    argument_spec.update(
+        name=dict(type="str", required=True),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        client_type=dict(type="str", default="confidential", choices=["confidential", "public"]),
+        client_id=dict(type="str"),
+        client_secret=dict(type="str", no_log=True),
+        redirect_uris=dict(type="list", elements="raw"),
+        purge_redirect_uris=dict(type="bool", default=True),
+        authorization_flow=dict(type="str", default="default-provider-authorization-implicit-consent"),
+        invalidation_flow=dict(type="str", default="default-provider-invalidation-flow"),
+        authentication_flow=dict(type="str"),
+        signing_key=dict(type="str", default="authentik Self-signed Certificate", no_log=False),
+        scopes=dict(type="list", elements="str", default=["openid", "email", "profile"]),
+        grant_types=dict(type="list", elements="str", choices=[
+            "authorization_code", "implicit", "hybrid", "refresh_token", "client_credentials", "password",
+            "urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange"]),
+        sub_mode=dict(type="str", choices=["hashed_user_id", "user_id", "user_uuid", "user_username", "user_email", "user_upn"]),
+        issuer_mode=dict(type="str", choices=["global", "per_provider"]),
+        include_claims_in_id_token=dict(type="bool"),
+        access_code_validity=dict(type="str"),
+        access_token_validity=dict(type="str"),
+        refresh_token_validity=dict(type="str"),
+        public_url=dict(type="str"),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    p = module.params
+    for key in VALIDITIES:
+        if p.get(key) is not None and not DURATION.match(p[key]):
+            module.fail_json(msg="%s must look like hours=1 or minutes=5;seconds=30 (units: weeks, days, hours, minutes, "
+                                 "seconds), got %r" % (key, p[key]))
+    try:
+        check_redirect_uris(p.get("redirect_uris"))
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    client = AuthentikClient(module)
+
+    def secret_changed(resource, result):
+        return {"secret_changed": bool(result["changed"] and p["state"] == "present"
+                                       and (not result["existing"] or "client_secret" in result.get("changes", [])))}
+
+    run(module, lambda: OAuth2Provider(module, client), extra=secret_changed)
+
+
+if __name__ == "__main__":
+    main()
