@@ -173,7 +173,20 @@ class CloudflareApp(App):
     ``api_url`` (``<server url>/client/v4`` once bound).
 
     Stored secrets: ``dump_state()`` (also ``GET /_test/state``) lists every IdP with its full
-    config including ``client_secret``; ``stored_secret(idp_id)`` returns one directly.
+    config including ``client_secret``; ``stored_secret(idp_id)`` returns one directly and
+    ``identity_providers("account"|"zone")`` returns the stored records.
+
+    ``POST /_test/config`` knobs (all undone by ``POST /_test/reset``):
+
+    * ``page_size``: default ``per_page`` of lists; ``max_per_page`` (1000): larger is a 400;
+    * ``organization``: ``null`` = Zero Trust never set up (every Access call answers 403 / 9999),
+      or an object that replaces the organization (seeded defaults + the given keys);
+      ``zone_organization``: the same for the zone; ``auth_domain`` / ``zone_auth_domain``: the team domain;
+    * ``secret_on_read``: ``absent`` (default) | ``null`` | ``masked`` (34 ``*``);
+      ``echo_secret_on_write`` (false): POST/PUT answers carry the secret;
+    * ``put_without_secret``: ``keep`` (default) | ``clear`` | ``reject`` for an OIDC PUT without ``client_secret``;
+    * ``create_status`` (201) / ``delete_status`` (202);
+    * ``tokens``: ``[{"token", "write": bool, "accounts": [...], "zones": [...], "status": "active"}]`` adds tokens.
     """
 
     name = "cloudflare"
@@ -390,7 +403,7 @@ class CloudflareApp(App):
         email = req.header("x-auth-email")
         key = req.header("x-auth-key")
         if auth is not None:
-            scheme, _, raw = auth.strip().partition(" ")
+            scheme, _sep, raw = auth.strip().partition(" ")
             raw = raw.strip()
             principal = self.tokens.get(raw) if scheme.lower() == "bearer" else None
             if principal is None and (scheme.lower() != "bearer" or not _TOKEN_CHARS.fullmatch(raw)):
