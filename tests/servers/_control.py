@@ -74,6 +74,8 @@ class Response:
     body: Any = None  # JSON-serialisable, bytes, or str
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    # True keeps ``content_type`` as given; otherwise plain JSON gets the app's ``json_content_type``
+    exact_content_type: bool = False
 
     def encode(self) -> bytes:
         if self.body is None:
@@ -310,7 +312,7 @@ def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
                 resp = exc.response
             except Exception as exc:  # pragma: no cover - a bug in the server itself
                 resp = Response(500, {"detail": "test server error: %r" % exc})
-            if resp.content_type == "application/json":
+            if resp.content_type == "application/json" and not resp.exact_content_type:
                 resp.content_type = app.json_content_type
             app.record(req, resp.status)
             self._send(resp)
