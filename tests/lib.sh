@@ -1,0 +1,160 @@
+# shellcheck shell=bash
+# Shared helpers for tests/run and ./demo: find Python interpreters, build the project's
+# virtualenvs under .cache/venvs/, and stage the collection as
+# <tmp>/ansible_collections/<namespace>/<name> (a real directory, as ansible-test requires).
+#
+# Source it; it defines functions and variables only (IDPB_ prefix) and changes no shell options.
+
+IDPB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+IDPB_VENVS="$IDPB_ROOT/.cache/venvs"
+
+# Tooling for the newest-core venv (lint, docs, changelog, EE). Test-only dependencies live in
+# tests/requirements.txt and go into every venv. Changing this file or that one re-installs.
+IDPB_TOOLING=(
+    "ansible-lint==26.10.1"
+    "antsibull-docs==2.28.0"
+    "antsibull-changelog==0.36.0"
+    "ansible-builder==3.2.0"
+    "ansible-runner==2.4.3"
+)
+# name | Python versions to try, in order | ansible-core requirement | extra: "tooling" or ""
+IDPB_VENV_SPECS=(
+    "core221|3.12 3.13|ansible-core>=2.21,<2.22|tooling"
+    "core217|3.12|ansible-core>=2.17,<2.18|"
+)
+
+idpb_say() { printf '%s\n' "$*" >&2; }
+idpb_die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+# Print the real path of a working interpreter for Python X.Y, or fail. Version-manager shims of
+# inactive versions exist on PATH but exit 127, so every candidate is run before it is trusted.
+idpb_find_python() {
+    local want="$1" cand out root
+    local -a cands=()
+    local override="IDPB_PYTHON_${want//./_}"
+    [[ -n "${!override:-}" ]] && cands+=("${!override}")
+    cands+=("python$want")
+    if command -v pyenv >/dev/null 2>&1; then
+        root="$(pyenv root 2>/dev/null)"
+    else
+        root="${PYENV_ROOT:-$HOME/.pyenv}"
+    fi
+    if [[ -n "$root" && -d "$root/versions" ]]; then
+        # newest patch release first
+        while IFS= read -r cand; do
+            cands+=("$cand")
+        done < <(ls -d "$root/versions/$want".*/bin/"python$want" 2>/dev/null | sort -rV)
+    fi
+    cands+=("/usr/local/bin/python$want" "/usr/bin/python$want")
+    for cand in "${cands[@]}"; do
+        out="$("$cand" -c 'import sys, venv, ensurepip; print("%d.%d" % sys.version_info[:2]); print(sys.executable)' 2>/dev/null)" || continue
+        if [[ "${out%%$'\n'*}" == "$want" ]]; then
+            printf '%s\n' "${out#*$'\n'}"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# A directory of pythonX.Y symlinks to real interpreters, for the front of PATH: ansible-test
+# and interpreter discovery then never meet a shim that exits 127.
+idpb_python_bindir() {
+    local dir="$1" v py
+    mkdir -p "$dir"
+    for v in 3.9 3.10 3.11 3.12 3.13 3.14; do
+        if py="$(idpb_find_python "$v")"; then
+            ln -sfn "$py" "$dir/python$v"
+        fi
+    done
+}
+
+idpb_sha() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
+
+# idpb_venv NAME -> prints the venv path; creates or updates it when needed.
+# Re-installs only when tests/requirements.txt, this file or the interpreter changed (stamp file).
+idpb_venv() {
+    local name="$1" spec entry pyversions core extra py v venv stamp want log rc
+    for entry in "${IDPB_VENV_SPECS[@]}"; do
+        [[ "${entry%%|*}" == "$name" ]] && spec="$entry"
+    done
+    [[ -n "${spec:-}" ]] || { idpb_say "unknown venv $name"; return 2; }
+    IFS='|' read -r _ pyversions core extra <<<"$spec"
+    py=""
+    for v in $pyversions; do
+        py="$(idpb_find_python "$v")" && break
+        py=""
+    done
+    if [[ -z "$py" ]]; then
+        idpb_say "venv $name: no working Python among: $pyversions (looked on PATH, in pyenv's versions, /usr/bin, /usr/local/bin)"
+        return 1
+    fi
+    venv="$IDPB_VENVS/$name"
+    stamp="$venv/.idpb-stamp"
+    want="$( { printf '%s\n%s\n%s\n' "$py" "$core" "$extra"; cat "$IDPB_ROOT/tests/requirements.txt" "${BASH_SOURCE[0]}"; } | sha256sum | cut -c1-32)"
+    mkdir -p "$IDPB_VENVS"
+    (
+        # one installer at a time per venv (several developers' runs may share the checkout)
+        flock -w 1800 9 || { idpb_say "venv $name: lock busy"; exit 1; }
+        if [[ -x "$venv/bin/python" && "$(cat "$stamp" 2>/dev/null)" == "$want" ]]; then
+            exit 0
+        fi
+        log="$IDPB_VENVS/$name.install.log"
+        idpb_say "venv $name: installing with $py (log: ${log#"$IDPB_ROOT"/})"
+        : >"$log"
+        if [[ ! -x "$venv/bin/python" ]] || [[ "$("$venv/bin/python" -c 'import sys; print(sys._base_executable if hasattr(sys, "_base_executable") else "")' 2>/dev/null)" != "$py" ]]; then
+            rm -rf "$venv"
+            "$py" -m venv "$venv" >>"$log" 2>&1 || { tail -20 "$log" >&2; exit 1; }
+        fi
+        rm -f "$stamp"
+        local -a pkgs=("$core")
+        [[ "$extra" == tooling ]] && pkgs+=("${IDPB_TOOLING[@]}")
+        PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip install --no-input \
+            -r "$IDPB_ROOT/tests/requirements.txt" "${pkgs[@]}" >>"$log" 2>&1
+        rc=$?
+        if [[ $rc -ne 0 ]]; then
+            grep -v "is ignored: it is neither a file nor a directory" "$log" | tail -25 >&2
+            exit "$rc"
+        fi
+        printf '%s\n' "$want" >"$stamp"
+    ) 9>"$IDPB_VENVS/$name.lock" || return 1
+    printf '%s\n' "$venv"
+}
+
+# namespace and name from galaxy.yml
+idpb_collection_id() {
+    local ns name
+    ns="$(sed -n 's/^namespace:[[:space:]]*\([A-Za-z0-9_]*\).*/\1/p' "$IDPB_ROOT/galaxy.yml" | head -1)"
+    name="$(sed -n 's/^name:[[:space:]]*\([A-Za-z0-9_]*\).*/\1/p' "$IDPB_ROOT/galaxy.yml" | head -1)"
+    printf '%s %s\n' "${ns:-idpbridge}" "${name:-authentik_cloudflare}"
+}
+
+# idpb_stage PARENT -> copies the checkout to PARENT/ansible_collections/<ns>/<name>, prints that path.
+# Copies tracked and untracked-but-not-ignored files (so work in progress is tested, build
+# leftovers are not); never .git, .cache, .ansible or tests/output.
+idpb_stage() {
+    local parent="$1" ns name dest list
+    read -r ns name < <(idpb_collection_id)
+    dest="$parent/ansible_collections/$ns/$name"
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    list="$parent/.stage-files"
+    if git -C "$IDPB_ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1 \
+        && [[ "$(git -C "$IDPB_ROOT" rev-parse --show-toplevel 2>/dev/null)" -ef "$IDPB_ROOT" ]]; then
+        git -C "$IDPB_ROOT" ls-files -z --cached --others --exclude-standard >"$list.all" || return 1
+    else
+        (cd "$IDPB_ROOT" && find . -type f -print0 | sed -z 's|^\./||') >"$list.all" || return 1
+    fi
+    # drop excluded trees and files deleted from the work tree
+    (
+        cd "$IDPB_ROOT" || exit 1
+        while IFS= read -r -d '' f; do
+            case "$f" in
+                .git/* | .cache/* | .ansible/* | tests/output/* | */__pycache__/* | __pycache__/*) continue ;;
+            esac
+            [[ -e "$f" || -L "$f" ]] && printf '%s\0' "$f"
+        done <"$list.all"
+    ) >"$list" || return 1
+    tar -C "$IDPB_ROOT" --null -T "$list" -cf - | tar -C "$dest" -xf - || return 1
+    rm -f "$list" "$list.all"
+    printf '%s\n' "$dest"
+}
