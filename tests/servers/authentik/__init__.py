@@ -1,0 +1,3 @@
+"""The authentik API test server (see app.py)."""
+
+from __future__ import annotations
