@@ -23,8 +23,8 @@ options:
     default: https://api.cloudflare.com/client/v4
   api_token:
     description:
-      - A Cloudflare API token. Writing login methods needs the account permission
-        C(Access: Organizations, Identity Providers, and Groups Write); reading needs the same group's C(Read).
+      - "A Cloudflare API token. Writing login methods needs the account permission
+        C(Access: Organizations, Identity Providers, and Groups Write); reading needs the same group's C(Read)."
       - If not set, the value of the E(CLOUDFLARE_API_TOKEN) environment variable is used.
       - Give either O(api_token) or the legacy pair O(api_email) and O(api_key).
     type: str
@@ -40,8 +40,10 @@ options:
     type: str
   account_id:
     description:
-      - The Cloudflare account that holds the Zero Trust organization.
-      - If not set, the value of the E(CLOUDFLARE_ACCOUNT_ID) environment variable is used.
+      - The Cloudflare account that holds the Zero Trust organization (32 hexadecimal characters, shown as
+        Account ID in the dashboard).
+      - If not set, the value of the E(CLOUDFLARE_ACCOUNT_ID) environment variable is used, unless the module has a
+        C(zone_id) option and it is set.
     type: str
   validate_certs:
     description:
@@ -73,7 +75,8 @@ options:
   zone_id:
     description:
       - Manage the zone-level object of this zone instead of the account-level one (the legacy Access mode).
-      - Mutually exclusive with O(account_id); give exactly one of them.
+      - Mutually exclusive with O(account_id); give exactly one of them. An account ID from
+        E(CLOUDFLARE_ACCOUNT_ID) is ignored when O(zone_id) is set.
     type: str
 """
 

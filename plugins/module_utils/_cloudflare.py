@@ -1,0 +1,547 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) idpbridge maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module is private to the idpbridge.authentik_cloudflare collection and may change
+# at any time without notice. Do not import it from other collections.
+
+"""Cloudflare resources: the client (auth, envelope, errors with hints, pages), the account or
+zone scope, the Access organization (team domain) and the Access identity providers
+("login methods"): lookups, the comparable form and the bodies to send."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import os
+import re
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.six.moves.urllib.parse import quote, urlsplit
+
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    ApiClient,
+    ApiError,
+    validate_base_url,
+)
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed
+
+DEFAULT_API_URL = "https://api.cloudflare.com/client/v4"
+API_PATH = "/client/v4"
+
+PERMISSION_GROUP = "Access: Organizations, Identity Providers, and Groups"
+WRITE_PERMISSION = PERMISSION_GROUP + " Write"
+READ_PERMISSION = PERMISSION_GROUP + " Read"
+
+CALLBACK_PATH = "/cdn-cgi/access/callback"
+TEST_IDP_PATH = "/cdn-cgi/access/test-idp/"
+
+# Cloudflare account and zone ids are 32 hexadecimal characters.
+SCOPE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
+# Ids of login methods are UUIDs; anything that is safe as one path segment is let through.
+SAFE_ID = re.compile(r"^[A-Za-z0-9._~-]+$")
+
+# Error codes (see the API fact sheet: treat them as hints, branch on HTTP status first).
+CODE_AUTH = 10000            # token lacks the permission or the account
+CODE_BAD_TOKEN = 9109        # invalid access token
+CODE_UNKNOWN_KEY = 9103      # unknown X-Auth-Key or X-Auth-Email
+CODE_BAD_HEADERS = 6003      # malformed or missing auth headers (chain: 6111, 6102, 6103, 9106)
+CODE_MISSING_AUTH = 9106
+CODE_VERIFY_BAD_TOKEN = 1000
+CODE_NO_ROUTE = (7000, 7003)
+CODE_NOT_FOUND = 12135
+
+IDP_TYPES = ("onetimepin", "azureAD", "saml", "centrify", "facebook", "github", "google-apps", "google",
+             "linkedin", "oidc", "okta", "onelogin", "pingone", "yandex", "cloudflare")
+# Types whose config holds config.client_secret (the SDK's config TypedDicts).
+SECRET_TYPES = frozenset(("azureAD", "centrify", "facebook", "github", "google-apps", "google", "linkedin",
+                          "oidc", "okta", "onelogin", "pingone", "yandex"))
+# Keys the API adds to config by itself; never compared and never sent back.
+SERVER_CONFIG_KEYS = frozenset(("redirect_url",))
+# Lists whose order means nothing; compared sorted.
+ORDER_FREE_CONFIG_KEYS = frozenset(("scopes", "claims"))
+SCIM_WRITABLE_KEYS = ("enabled", "user_deprovision", "seat_deprovision", "identity_update_behavior")
+SECRET_KEYS = frozenset(("client_secret", "secret"))
+
+
+# ---- options ----------------------------------------------------------------------------------
+def cloudflare_argument_spec(zone=False):
+    """Connection options shared by every Cloudflare module (see the _cloudflare doc fragment).
+
+    ``account_id`` has no fallback here on purpose: ``scope_from_params`` reads
+    CLOUDFLARE_ACCOUNT_ID itself, so that an explicit ``zone_id`` wins over the environment.
+    """
+    spec = dict(
+        api_url=dict(type="str", default=DEFAULT_API_URL, fallback=(env_fallback, ["CLOUDFLARE_API_URL"])),
+        api_token=dict(type="str", no_log=True, fallback=(env_fallback, ["CLOUDFLARE_API_TOKEN"])),
+        api_email=dict(type="str", fallback=(env_fallback, ["CLOUDFLARE_EMAIL"])),
+        api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["CLOUDFLARE_API_KEY"])),
+        account_id=dict(type="str"),
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+        timeout=dict(type="float", default=30),
+        retries=dict(type="int", default=3),
+    )
+    if zone:
+        spec["zone_id"] = dict(type="str")
+    return spec
+
+
+class Scope:
+    """Where the Access objects live: an account (``/accounts/<id>``) or a zone (``/zones/<id>``)."""
+
+    def __init__(self, kind, ident):
+        self.kind = kind  # "account" | "zone"
+        self.id = ident
+
+    @property
+    def path(self):
+        return "/%ss/%s" % (self.kind, quote(self.id, safe=""))
+
+    def __str__(self):
+        return "%s %s" % (self.kind, self.id)
+
+    def __eq__(self, other):
+        return isinstance(other, Scope) and (self.kind, self.id) == (other.kind, other.id)
+
+    def __ne__(self, other):
+        return not self == other
+
+
+def scope_from_params(params, environ=None):
+    """The ``Scope`` the options ask for; ``ValueError`` unless exactly one of account and zone is given.
+
+    An account id from CLOUDFLARE_ACCOUNT_ID is used only when neither option is set, so a task
+    that sets ``zone_id`` works in an environment that also carries the account id.
+    """
+    environ = os.environ if environ is None else environ
+    account = (params.get("account_id") or "").strip()
+    zone = (params.get("zone_id") or "").strip()
+    if account and zone:
+        raise ValueError("Give either account_id or zone_id, not both: a login method lives in an account "
+                         "or (legacy) in one zone")
+    if zone:
+        kind, ident, option = "zone", zone, "zone_id"
+    elif account:
+        kind, ident, option = "account", account, "account_id"
+    else:
+        ident = (environ.get("CLOUDFLARE_ACCOUNT_ID") or "").strip()
+        kind, option = "account", "account_id (CLOUDFLARE_ACCOUNT_ID)"
+        if not ident:
+            raise ValueError("Give account_id (or set CLOUDFLARE_ACCOUNT_ID), or zone_id for zone-level Access")
+    if not SCOPE_ID.match(ident):
+        raise ValueError("%s must be the 32 hexadecimal characters Cloudflare shows as the %s ID, got %r"
+                         % (option, "Account" if kind == "account" else "Zone", ident))
+    return Scope(kind, ident.lower())
+
+
+def auth_headers(params):
+    """``(headers, auth_kind, warnings)`` for the credentials in ``params``; ``ValueError`` if unusable."""
+    token = (params.get("api_token") or "").strip()
+    email = (params.get("api_email") or "").strip()
+    key = (params.get("api_key") or "").strip()
+    warnings = []
+    if token:
+        if re.search(r"\s", token):
+            raise ValueError("api_token (CLOUDFLARE_API_TOKEN) contains white space; paste the token alone")
+        if key:
+            warnings.append("Both api_token and api_key are set (options or CLOUDFLARE_* variables); using api_token")
+        return {"Authorization": "Bearer %s" % token}, "token", warnings
+    if email or key:
+        if not (email and key):
+            raise ValueError("The legacy global API key needs both api_email (CLOUDFLARE_EMAIL) and api_key "
+                             "(CLOUDFLARE_API_KEY); better, use an API token (api_token)")
+        if re.search(r"\s", key):
+            raise ValueError("api_key (CLOUDFLARE_API_KEY) contains white space; paste the key alone")
+        return {"X-Auth-Email": email, "X-Auth-Key": key}, "legacy", warnings
+    raise ValueError("No Cloudflare credentials: set api_token (or CLOUDFLARE_API_TOKEN), or the legacy pair "
+                     "api_email and api_key (CLOUDFLARE_EMAIL, CLOUDFLARE_API_KEY)")
+
+
+def api_base_url(url):
+    """The API base URL: validated, no trailing slash, ``/client/v4`` added to a bare host."""
+    base = validate_base_url(url, "api_url (CLOUDFLARE_API_URL)")
+    if urlsplit(base).path in ("", "/"):
+        base += API_PATH
+    return base
+
+
+def check_url(value, option):
+    """Raise ``ValueError`` unless ``value`` is an absolute http(s) URL."""
+    if not isinstance(value, str) or not value or re.search(r"\s", value):
+        raise ValueError("%s must be an absolute https:// URL, got %r" % (option, value))
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("%s must be an absolute https:// URL such as https://auth.example.com/application/o/token/, "
+                         "got %r" % (option, value))
+
+
+# ---- errors -----------------------------------------------------------------------------------
+def format_errors(errors):
+    """``(text, codes)`` of an envelope's ``errors`` list: ``[code] message (chain)`` joined by ``; ``."""
+    parts = []
+    codes = []
+    for error in errors or []:
+        if not isinstance(error, dict):
+            parts.append(str(error))
+            continue
+        code = error.get("code")
+        text = error.get("message") or "no message"
+        if code is not None:
+            codes.append(code)
+            text = "[%s] %s" % (code, text)
+        chain = error.get("error_chain")
+        if isinstance(chain, list) and chain:
+            inner, inner_codes = format_errors(chain)
+            codes.extend(inner_codes)
+            text = "%s (%s)" % (text, inner)
+        parts.append(text)
+    return "; ".join(parts), codes
+
+
+def is_not_enabled(message):
+    text = (message or "").lower()
+    return "not_enabled" in text or "access is not enabled" in text
+
+
+def not_enabled_hint(scope):
+    return ("Zero Trust was never set up on %s: it has no Access organization (team domain) yet. Open the Cloudflare "
+            "dashboard, go to Zero Trust once and choose a team name, then rerun" % scope)
+
+
+def _api_code(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class CloudflareClient(ApiClient):
+    """The Cloudflare API v4 with one account or zone scope."""
+
+    api_name = "Cloudflare"
+
+    def __init__(self, base_url, headers, scope, auth_kind="token", **kwargs):
+        super(CloudflareClient, self).__init__(base_url, headers, **kwargs)
+        self.scope = scope
+        self.auth_kind = auth_kind
+        self._cache = {}
+
+    @classmethod
+    def from_module(cls, module):
+        """The client for a module's options; fails the module on unusable options (before any request)."""
+        if not HAS_REQUESTS:
+            module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        params = module.params
+        try:
+            base = api_base_url(params.get("api_url") or DEFAULT_API_URL)
+            headers, kind, warnings = auth_headers(params)
+            scope = scope_from_params(params)
+        except ValueError as exc:
+            module.fail_json(msg=str(exc))
+        for warning in warnings:
+            module.warn(warning)
+        return cls(base, headers, scope, auth_kind=kind, timeout=params["timeout"],
+                   validate_certs=params["validate_certs"], ca_path=params.get("ca_path"),
+                   retries=params["retries"], warn=module.warn)
+
+    # ---- errors ------------------------------------------------------------------------
+    def parse_error(self, status, body):
+        if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
+            return format_errors(body["errors"])
+        return super(CloudflareClient, self).parse_error(status, body)
+
+    def credentials_hint(self):
+        if self.auth_kind == "legacy":
+            return ("Check api_email and api_key (CLOUDFLARE_EMAIL, CLOUDFLARE_API_KEY): the global API key must belong "
+                    "to that user; better, use an API token")
+        return ("Check the API token (api_token or CLOUDFLARE_API_TOKEN): it is wrong, expired, revoked or not yet "
+                "active; see My Profile > API Tokens in the Cloudflare dashboard")
+
+    def hint_for(self, status, api_message, codes, method, path):
+        codes = [_api_code(c) for c in codes or []]
+        if is_not_enabled(api_message):
+            return not_enabled_hint(self.scope)
+        if status == 403 and CODE_AUTH in codes:
+            if method in ("GET", "HEAD"):
+                needed = "'%s' (or '%s')" % (READ_PERMISSION, WRITE_PERMISSION)
+            else:
+                needed = "'%s'" % WRITE_PERMISSION
+            if self.auth_kind == "legacy":
+                return ("The user of this global API key may not do this on %s: it needs the Access role that includes %s"
+                        % (self.scope, needed))
+            return ("The API token lacks a permission: it needs the account permission %s for %s (the account that "
+                    "holds the login methods must be included in the token's account resources); edit the token under "
+                    "My Profile > API Tokens" % (needed, self.scope))
+        if status == 401 or CODE_BAD_TOKEN in codes or CODE_UNKNOWN_KEY in codes or CODE_VERIFY_BAD_TOKEN in codes:
+            return self.credentials_hint()
+        if CODE_BAD_HEADERS in codes:
+            if CODE_MISSING_AUTH in codes:
+                return "No credentials reached Cloudflare; set api_token (or CLOUDFLARE_API_TOKEN)"
+            return self.credentials_hint()
+        if status == 404 and any(c in CODE_NO_ROUTE for c in codes):
+            return ("Check %s_id and api_url: Cloudflare has no such route (a wrong or mistyped id gives this)"
+                    % self.scope.kind)
+        if status == 429:
+            return ("Cloudflare's rate limit was hit (1200 requests per 5 minutes per user, counted across the dashboard "
+                    "and all tokens); wait five minutes, raise the retries option, or run less often")
+        if status is not None and status >= 500:
+            return "Cloudflare had an internal error; retry later (https://www.cloudflarestatus.com)"
+        return None
+
+    # ---- the envelope --------------------------------------------------------------------
+    def call(self, method, path, params=None, body=None, what=None, ok_statuses=None):
+        """``(status, result, result_info)`` of an API call, the envelope unwrapped.
+
+        A status in ``ok_statuses`` (e.g. 404) is returned with ``result=None`` instead of raised.
+        """
+        status, payload = self.request(method, path, params=params, body=body, what=what, ok_statuses=ok_statuses)
+        if not 200 <= status < 300:
+            return status, None, None
+        if not isinstance(payload, dict) or not ("result" in payload or "success" in payload):
+            raise self._error(what, method, path, status,
+                              "the answer is not a Cloudflare API envelope: %s" % self.parse_error(status, payload)[0],
+                              hint="Check api_url: it must be the Cloudflare API v4, such as %s" % DEFAULT_API_URL)
+        if payload.get("success") is False:
+            message, codes = self.parse_error(status, payload)
+            raise self._error(what, method, path, status, message, codes=codes)
+        return status, payload.get("result"), payload.get("result_info")
+
+    def result(self, method, path, params=None, body=None, what=None):
+        return self.call(method, path, params=params, body=body, what=what)[1]
+
+    def paginate(self, path, params=None, what=None, per_page=None, max_pages=1000):
+        """Every item of a list endpoint, walking ``page`` = 1, 2, ... (see ``is_last_page``).
+
+        Without ``per_page`` the server's page size is used. Items already seen (same ``id``) on
+        an earlier page are skipped, in case the list shifted while it was read.
+        """
+        items = []
+        seen = set()
+        page = 1
+        while True:
+            query = dict(params or {})
+            query["page"] = page
+            if per_page:
+                query["per_page"] = per_page
+            _status, result, info = self.call("GET", path, params=query, what=what)
+            if result is None:
+                result = []
+            if not isinstance(result, list):
+                raise self._error(what, "GET", path, _status, "expected a list in result, got %s" % type(result).__name__)
+            for item in result:
+                ident = item.get("id") if isinstance(item, dict) else None
+                if ident is not None:
+                    if ident in seen:
+                        continue
+                    seen.add(ident)
+                items.append(item)
+            if is_last_page(result, info, page, per_page, len(items)):
+                return items
+            page += 1
+            if page > max_pages:
+                raise ApiError("Gave up listing %s after %d pages; the list never ended" % (path, max_pages),
+                               method="GET", path=path)
+
+    # ---- scope, organization, team domain ----------------------------------------------------
+    def organization(self):
+        """The Access organization of the scope (read once per run). ``LookupFailed`` when there is none."""
+        if "organization" not in self._cache:
+            org = self.result("GET", self.scope.path + "/access/organizations",
+                              what="read the Zero Trust organization of %s" % self.scope)
+            if not isinstance(org, dict) or not org.get("auth_domain"):
+                raise LookupFailed("Cloudflare returned no Access organization for %s. %s" % (self.scope, not_enabled_hint(self.scope)))
+            self._cache["organization"] = org
+        return self._cache["organization"]
+
+    def team_domain(self, objects=(), optional=True):
+        """The team domain (``<team>.cloudflareaccess.com``) of the scope, or None.
+
+        Taken from the organization when it was already read, else from a login method's
+        ``config.redirect_url`` (the API reports the callback URL there, no request needed), else
+        from one GET of the organization. With ``optional``, a failing read gives a warning and None.
+        """
+        if "organization" in self._cache:
+            return clean_auth_domain(self._cache["organization"].get("auth_domain"))
+        for obj in list(objects) + list(self._cache.get("identity_providers") or []):
+            domain = auth_domain_from_identity_provider(obj)
+            if domain:
+                return domain
+        try:
+            return clean_auth_domain(self.organization().get("auth_domain"))
+        except (ApiError, LookupFailed) as exc:
+            if not optional:
+                raise
+            self.warn("Could not read the team domain of %s, so test_url and callback_url are left out: %s"
+                      % (self.scope, exc))
+            return None
+
+    # ---- identity providers ----------------------------------------------------------------------
+    @property
+    def idp_path(self):
+        return self.scope.path + "/access/identity_providers"
+
+    def idp_item_path(self, idp_id):
+        return "%s/%s" % (self.idp_path, quote(str(idp_id), safe=""))
+
+    def identity_providers(self):
+        """Every login method of the scope (all pages), read once per run."""
+        if "identity_providers" not in self._cache:
+            self._cache["identity_providers"] = self.paginate(
+                self.idp_path, what="list the login methods (identity providers) of %s" % self.scope)
+        return self._cache["identity_providers"]
+
+    def identity_providers_named(self, name):
+        return [idp for idp in self.identity_providers() if isinstance(idp, dict) and idp.get("name") == name]
+
+    def identity_provider(self, idp_id):
+        """One login method by id, or None when Cloudflare does not know the id."""
+        status, result, _info = self.call("GET", self.idp_item_path(idp_id), ok_statuses=(404,),
+                                          what="read the login method %s in %s" % (idp_id, self.scope))
+        if status == 404:
+            return None
+        return result
+
+    def unique_identity_provider(self, name):
+        """The one login method named ``name``, None when there is none; ``LookupFailed`` when several."""
+        found = self.identity_providers_named(name)
+        if len(found) > 1:
+            raise LookupFailed(duplicate_message(name, found, self.scope))
+        return found[0] if found else None
+
+
+def is_last_page(result, info, page, requested_per_page, seen_count):
+    """Whether the page just read is the last one, so no request is spent on an empty page.
+
+    Last when: the page is empty; ``result_info.total_pages`` says so; ``total_count`` items
+    were seen; or the page held fewer items than the page size (``result_info.per_page``, else
+    what we asked for). Without any of that, keep going until an empty page, as the SDK does.
+    """
+    if not result:
+        return True
+    info = info if isinstance(info, dict) else {}
+    total_pages = _api_code(info.get("total_pages"))
+    if total_pages is not None and total_pages >= 1 and page >= total_pages:
+        return True
+    total_count = _api_code(info.get("total_count"))
+    if total_count is not None and seen_count >= total_count:
+        return True
+    per_page = _api_code(info.get("per_page")) or requested_per_page
+    count = _api_code(info.get("count"))
+    if count is None:
+        count = len(result)
+    if per_page and count < per_page:
+        return True
+    return False
+
+
+def duplicate_message(name, found, scope):
+    listed = ", ".join("%s (%s)" % (idp.get("id"), idp.get("type")) for idp in found)
+    return ("%d login methods in %s are named %r: %s. The module will not guess which one is meant: rename or delete "
+            "the extra ones in Zero Trust > Settings > Authentication, or pick one with identity_provider_id"
+            % (len(found), scope, name, listed))
+
+
+# ---- URLs -------------------------------------------------------------------------------------
+def clean_auth_domain(value):
+    """``myteam.cloudflareaccess.com`` from a domain or URL; None for nothing."""
+    if not value or not isinstance(value, str):
+        return None
+    value = value.strip()
+    if "://" in value:
+        value = urlsplit(value).netloc
+    return value.split("/", 1)[0].rstrip(".") or None
+
+
+def callback_url(auth_domain):
+    return "https://%s%s" % (auth_domain, CALLBACK_PATH)
+
+
+def idp_test_url(auth_domain, idp_id):
+    return "https://%s%s%s" % (auth_domain, TEST_IDP_PATH, quote(str(idp_id), safe=""))
+
+
+def auth_domain_from_identity_provider(obj):
+    """The team domain from ``config.redirect_url`` (``https://<domain>/cdn-cgi/access/callback``), or None."""
+    if not isinstance(obj, dict):
+        return None
+    url = (obj.get("config") or {}).get("redirect_url") if isinstance(obj.get("config"), dict) else None
+    if not isinstance(url, str):
+        return None
+    match = re.match(r"^https://([A-Za-z0-9.-]+)%s/?$" % re.escape(CALLBACK_PATH), url.strip())
+    return match.group(1) if match else None
+
+
+# ---- login methods: comparable form, presentation, bodies -------------------------------------------
+def secret_is_known(value):
+    """False for what Cloudflare sends instead of a secret: nothing, null or only ``*``."""
+    return isinstance(value, str) and value != "" and set(value) != set("*")
+
+
+def normalize_config(config):
+    """The comparable form of a config dict: no secret, no server-made keys, order-free lists sorted."""
+    out = {}
+    for key, value in (config or {}).items():
+        if key in SERVER_CONFIG_KEYS or key == "client_secret":
+            continue
+        if key in ORDER_FREE_CONFIG_KEYS and isinstance(value, list):
+            value = sorted(set(value), key=str)
+        out[key] = copy.deepcopy(value)
+    return out
+
+
+def writable_scim(scim):
+    return dict((k, scim[k]) for k in SCIM_WRITABLE_KEYS if isinstance(scim, dict) and k in scim)
+
+
+def normalize_identity_provider(obj):
+    """The comparable form of a login method: name, type, config (see above) and the writable SCIM keys."""
+    out = {"name": obj.get("name"), "type": obj.get("type"), "config": normalize_config(obj.get("config"))}
+    if isinstance(obj.get("scim_config"), dict):
+        out["scim_config"] = writable_scim(obj["scim_config"])
+    return out
+
+
+def present_identity_provider(obj):
+    """A login method as modules return it: the client secret left out entirely."""
+    out = copy.deepcopy(obj) if isinstance(obj, dict) else {}
+    if isinstance(out.get("config"), dict):
+        out["config"].pop("client_secret", None)
+    return out
+
+
+def put_body(current, desired, secret):
+    """The full replacement (PUT) body: the current config and SCIM settings with the wanted keys
+    on top, the secret always included when given (Cloudflare never returns it, so it cannot be
+    carried over), server-made keys and unknown (null or masked) secrets left out."""
+    config = {}
+    if desired.get("type") == current.get("type"):
+        for key, value in (current.get("config") or {}).items():
+            if key in SERVER_CONFIG_KEYS or key == "client_secret" or value is None:
+                continue
+            config[key] = copy.deepcopy(value)
+    config.update(copy.deepcopy(desired.get("config") or {}))
+    config.pop("client_secret", None)
+    if secret:
+        config["client_secret"] = secret
+    body = {"name": desired.get("name") or current.get("name"), "type": desired.get("type") or current.get("type"),
+            "config": config}
+    scim = writable_scim(current.get("scim_config"))
+    scim.update(desired.get("scim_config") or {})
+    if scim:
+        body["scim_config"] = scim
+    return body
+
+
+def create_body(desired, secret):
+    body = {"name": desired["name"], "type": desired["type"], "config": copy.deepcopy(desired.get("config") or {})}
+    body["config"].pop("client_secret", None)
+    if secret:
+        body["config"]["client_secret"] = secret
+    if desired.get("scim_config"):
+        body["scim_config"] = dict(desired["scim_config"])
+    return body
