@@ -139,11 +139,14 @@ class ApiClient:
         self.session.headers["User-Agent"] = user_agent
         self.session.headers["Accept"] = "application/json"
         if not validate_certs:
-            self.session.verify = False
+            self.verify = False
         elif ca_path:
-            self.session.verify = ca_path
+            self.verify = ca_path
         else:
-            self.session.verify = True
+            self.verify = True
+        # Also passed with every request: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a
+        # session-level ca_path or validate_certs=false, but not a per-request value.
+        self.session.verify = self.verify
         self.calls = []  # (method, path, status) of every request sent, for results and tests
 
     # ---- to be refined per API ---------------------------------------------------------
@@ -181,6 +184,7 @@ class ApiClient:
             try:
                 response = self.session.request(
                     method, url, json=body if body is not None else None, timeout=self.timeout, allow_redirects=False,
+                    verify=self.verify,
                 )
             except SSLError as exc:
                 raise self._error(
