@@ -276,10 +276,15 @@ class AuthentikClient(ApiClient):
 
     def policy_pk(self, name):
         def load():
-            found = self.find_one("/policies/all/", {"name": name}, "policy", "named %r" % name)
-            if found is None:
+            # /policies/all/ has no name filter (authentik ignores ?name=), only a case-insensitive
+            # search on the name: read every match and keep the exact one.
+            matches = self.paginate("/policies/all/", {"search": name}, what="look up policy named %r" % name)
+            found = [p for p in matches if p.get("name") == name]
+            if not found:
                 raise LookupFailed("No authentik policy is named %r; check Customization > Policies" % name)
-            return found["pk"]
+            if len(found) > 1:
+                raise LookupFailed("More than one policy matches named %r; make the name unique in authentik" % name)
+            return found[0]["pk"]
         return self._cached(("policy", name), load)
 
     def provider_by_name(self, name):

@@ -73,7 +73,11 @@ class Api:
         self.control("DELETE", "requests")
 
     def writes(self) -> list[dict]:
+        """The write requests seen, each with its JSON ``body`` (see ``_record_bodies``)."""
         return [r for r in self.requests() if r["method"] in ("POST", "PUT", "PATCH", "DELETE")]
+
+    def reads(self) -> list[dict]:
+        return [r for r in self.requests() if r["method"] not in ("POST", "PUT", "PATCH", "DELETE")]
 
     def state(self) -> dict:
         return self.control("GET", "state")
@@ -123,9 +127,38 @@ class PlayResult:
         return self.stdout + "\n" + self.stderr
 
 
+def _record_bodies(server) -> None:
+    """Keep the JSON body of every API request the in-process server ``server`` logs.
+
+    The servers' request log has method, path, query and status, not the body; the tests
+    want to see exactly which fields a write sent. The wrapper adds ``body`` (parsed JSON, or
+    the raw text) to each log entry as it is recorded; nothing else changes.
+    """
+    app = server.app
+    original = app.record
+
+    def record(req, status, note=None):
+        original(req, status, note)
+        body = None
+        if req.raw_body:
+            try:
+                body = json.loads(req.raw_body.decode("utf-8"))
+            except ValueError:
+                body = req.raw_body.decode("utf-8", "replace")
+        with app.lock:
+            for entry in reversed(app.log):
+                if entry["method"] == req.method and entry["path"] == req.path and "body" not in entry:
+                    entry["body"] = body
+                    break
+
+    app.record = record
+
+
 @pytest.fixture(scope="session")
 def servers():
     running = serve.start()
+    for server in (running.authentik, running.cloudflare):
+        _record_bodies(server)
     yield running
     running.stop()
 
