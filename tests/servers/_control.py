@@ -261,6 +261,9 @@ def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
     class _Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "idpbridge-test-server"
+        # headers and body go out in two writes; without TCP_NODELAY each keep-alive request
+        # waits about 40 ms for a delayed ACK
+        disable_nagle_algorithm = True
 
         def log_message(self, format, *args):  # noqa: A002 - keep the test output quiet
             return
