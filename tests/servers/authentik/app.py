@@ -204,6 +204,8 @@ class AuthentikApp(App):
         self.provider_seq = 0
         self.seq = 0
         self.token_user = 0
+        self.contract_mode = "enforce"
+        contract.preload()
         super().__init__(token, page_size)
 
     @property
@@ -213,6 +215,7 @@ class AuthentikApp(App):
     # ---- seeded state ----------------------------------------------------------------------
     def reset_state(self) -> None:
         self.profile = Profile(self.initial_version)
+        self.contract_mode = "enforce"
         self.flows, self.keypairs, self.scope_mappings = {}, {}, {}
         self.groups, self.users, self.policies = {}, {}, {}
         self.providers, self.applications, self.bindings = {}, {}, {}
@@ -259,13 +262,20 @@ class AuthentikApp(App):
         self.token_user = self.user_pk(seed.DEFAULT_TOKEN_USER)
 
     def configure(self, settings: dict[str, Any]) -> None:
-        """``/_test/config``: ``page_size`` and ``version`` (a reset goes back to the constructor's)."""
+        """``/_test/config``: ``page_size``, ``version`` and ``contract`` (``"enforce"``: a contract
+        error answers 400, the default; ``"record"``: it is only logged and the write goes on as
+        authentik would take it). A reset goes back to the constructor's version and "enforce".
+        """
         super().configure(settings)
         if "version" in settings:
             try:
                 self.profile = Profile(settings["version"])
             except ValueError as exc:
                 raise HTTPError(400, {"detail": str(exc)}) from exc
+        if "contract" in settings:
+            if settings["contract"] not in ("enforce", "record"):
+                raise HTTPError(400, {"detail": "contract must be 'enforce' or 'record'"})
+            self.contract_mode = settings["contract"]
 
     def dump_state(self) -> Any:
         return {
@@ -277,6 +287,7 @@ class AuthentikApp(App):
             "app_list_cache": dict((str(page), [self.applications[pk]["slug"] for pk in pks if pk in self.applications])
                                    for page, pks in sorted(self.app_list_cache.items())),
             "contract_models": contract.client_version(),
+            "contract_mode": self.contract_mode,
         }
 
     # ---- lookups for tests and other modules ----------------------------------------------
@@ -584,7 +595,8 @@ class AuthentikApp(App):
         """Validate like authentik, then hold the body to the vendor contract.
 
         Contract errors are recorded even when authentik itself rejects the body; when authentik
-        would accept it, a contract error turns the answer into a 400 (``contract_failure``).
+        would accept it, a contract error turns the answer into a 400 (``contract_failure``),
+        unless ``/_test/config {"contract": "record"}`` asked to only record them.
         """
         errors = contract.check_body(kind, body, partial, self.profile)
         try:
@@ -595,7 +607,10 @@ class AuthentikApp(App):
             req.contract_errors.extend(errors)
             raise
         if errors:
-            self.contract_failure(req, errors, contract.error_body(errors))
+            if self.contract_mode == "record":
+                req.contract_errors.extend(errors)
+            else:
+                self.contract_failure(req, errors, contract.error_body(errors))
         return data
 
     @staticmethod

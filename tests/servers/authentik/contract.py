@@ -15,7 +15,12 @@ contract error ``authentik-client not installed`` instead of passing unchecked.
 
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
+import importlib.util
+import sys
 import threading
+import types
 import uuid
 from typing import Any
 
@@ -33,33 +38,87 @@ _LOCK = threading.Lock()
 _STATE: dict[str, Any] = {}
 
 
+# class -> module inside authentik_client.models (the generator's file names)
+MODEL_MODULES = {
+    "OAuth2ProviderRequest": "o_auth2_provider_request",
+    "PatchedOAuth2ProviderRequest": "patched_o_auth2_provider_request",
+    "ApplicationRequest": "application_request",
+    "PatchedApplicationRequest": "patched_application_request",
+    "PolicyBindingRequest": "policy_binding_request",
+    "PatchedPolicyBindingRequest": "patched_policy_binding_request",
+    "RedirectURIRequest": "redirect_uri_request",
+}
+
+
+def _stand_in(name: str, parent_spec: Any) -> types.ModuleType:
+    module = types.ModuleType(name)
+    module.__path__ = list(parent_spec.submodule_search_locations)
+    module.__spec__ = parent_spec
+    return module
+
+
+def _import_models() -> dict[str, Any]:
+    """The request model classes, without running the packages' ``__init__`` files.
+
+    ``authentik_client/__init__.py`` imports every generated API class (about 8 s) and
+    ``authentik_client/models/__init__.py`` every model (about 2 s); the seven models we
+    check take a fraction of that. Throw-away parent modules stand in for the two packages
+    while those modules load (unless the real package is already imported); the loaded
+    modules stay in ``sys.modules`` and are reused if the real package is imported later.
+    """
+    if "authentik_client" in sys.modules:
+        models = importlib.import_module("authentik_client.models")
+        return dict((name, getattr(models, name)) for name in MODEL_MODULES)
+    spec = importlib.util.find_spec("authentik_client")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("authentik_client")
+    stand_ins = {"authentik_client": _stand_in("authentik_client", spec)}
+    sys.modules["authentik_client"] = stand_ins["authentik_client"]
+    try:
+        models_spec = importlib.util.find_spec("authentik_client.models")
+        if models_spec is None or not models_spec.submodule_search_locations:
+            raise ImportError("authentik_client.models")
+        stand_ins["authentik_client.models"] = _stand_in("authentik_client.models", models_spec)
+        sys.modules["authentik_client.models"] = stand_ins["authentik_client.models"]
+        found = {}
+        for name, module_name in MODEL_MODULES.items():
+            module = importlib.import_module("authentik_client.models." + module_name)
+            found[name] = getattr(module, name)
+        return found
+    finally:
+        for name, module in stand_ins.items():
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
+
+
 def load_models() -> dict[str, Any] | None:
     """``{model name: class}`` plus ``"ValidationError"``; None when the package is missing."""
     with _LOCK:
         if "models" not in _STATE:
             try:
                 from pydantic import ValidationError
-                from authentik_client import models
+                found = _import_models()
             except ImportError:
                 _STATE["models"] = None
             else:
-                found: dict[str, Any] = {"ValidationError": ValidationError}
-                for names in MODEL_NAMES.values():
-                    for name in names:
-                        found[name] = getattr(models, name)
-                found["RedirectURIRequest"] = getattr(models, "RedirectURIRequest")
+                found["ValidationError"] = ValidationError
                 _STATE["models"] = found
         return _STATE["models"]
 
 
+def preload() -> None:
+    """Load the models in the background so the first write does not wait for them."""
+    threading.Thread(target=load_models, name="authentik-contract-models", daemon=True).start()
+
+
 def client_version() -> str | None:
+    """Version of the installed authentik-client, None when it is missing."""
     if load_models() is None:
         return None
     try:
-        import authentik_client
-    except ImportError:  # pragma: no cover - load_models() said it is there
+        return importlib.metadata.version("authentik-client")
+    except importlib.metadata.PackageNotFoundError:
         return None
-    return getattr(authentik_client, "__version__", None)
 
 
 def _loc(parts: Any) -> str:
