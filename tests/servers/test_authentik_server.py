@@ -556,6 +556,22 @@ def test_reset_restores_the_seed(ak):
     assert ak.make_provider()["pk"] == 1
 
 
+def test_policy_engine_and_users(ak):
+    application = ak.make_app("sample-app")
+    carol = ak.app.add_user("carol", "Carol", "carol@example.org", groups=["engineering"], password="pw")
+    assert ak.app.check_password("carol@example.org", "pw")["pk"] == carol["pk"]
+    assert ak.app.check_password("carol", "wrong") is None
+    assert ak.app.passes_policies(application["pk"], carol["pk"])  # no bindings: open to everyone
+    ak.post("/policies/bindings/", {"target": application["pk"], "group": ak.app.group_pk("engineering"), "order": 0})
+    assert ak.app.passes_policies(application["pk"], carol["pk"])
+    assert not ak.app.passes_policies(application["pk"], ak.app.user_pk("bob"))
+    ak.post("/policies/bindings/", {"target": application["pk"], "user": ak.app.user_pk("bob"), "order": 1})
+    assert ak.app.passes_policies(application["pk"], ak.app.user_pk("bob"))  # mode any
+    ak.patch("/core/applications/sample-app/", {"policy_engine_mode": "all"})
+    assert not ak.app.passes_policies(application["pk"], ak.app.user_pk("bob"))
+    assert [u["username"] for u in ak.get("/core/users/", params={"username": "carol"}).json()["results"]] == ["carol"]
+
+
 def test_state_dump_has_secrets(ak):
     provider = ak.make_provider()
     ak.make_app("sample-app", provider["pk"])

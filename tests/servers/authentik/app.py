@@ -17,6 +17,7 @@ Public API for tests and for other server modules (see oidc.py):
 ``app.keypair_material(pk, need_private_key=False)``  -> keys.KeyMaterial (PEMs, kid, jwk, sign_rs256)
 ``app.signing_key`` the default ``authentik Self-signed Certificate`` material
 ``app.passes_policies(target_pk, user_pk)``            the policy engine (group/user/policy bindings)
+``app.add_user(username, name, email, groups, password)``, ``app.check_password(username, password)``
 ``app.public_route(method, regex, handler)``           a route that needs no API token
 """
 
@@ -363,6 +364,28 @@ class AuthentikApp(App):
         """The provider's scope mappings in the order authentik lists them (creation order)."""
         found = [self.scope_mappings[pk] for pk in provider["property_mappings"] if pk in self.scope_mappings]
         return sorted(found, key=lambda m: m["order"])
+
+    def add_user(self, username: str, name: str = "", email: str = "", groups: tuple[str, ...] | list[str] = (),
+                 password: str | None = None) -> dict:
+        """A new user (next integer pk) in the groups named ``groups``; returns the stored record."""
+        if any(u["username"] == username for u in self.users.values()):
+            raise ValueError("user %r exists" % username)
+        pk = max(self.users) + 1
+        self.users[pk] = {
+            "pk": pk, "username": username, "name": name or username, "email": email, "is_active": True,
+            "groups": [self.group_pk(g) for g in groups], "attributes": {}, "password": password,
+            "uuid": str(uuid.uuid4()), "uid": secrets.token_hex(32),
+        }
+        self.clear_app_list_cache()  # post_save of a user
+        return self.users[pk]
+
+    def check_password(self, username_or_email: str, password: str) -> dict | None:
+        """The active user with that username (or email) and password, else None."""
+        for user in self.users.values():
+            if username_or_email in (user["username"], user["email"]) and user["is_active"]:
+                if user["password"] is not None and hmac.compare_digest(user["password"], password):
+                    return user
+        return None
 
     def user_groups(self, user_pk: int) -> list[str]:
         user = self.users.get(user_pk)
