@@ -187,15 +187,17 @@ class AuthentikClient(ApiClient):
     def flow_pk(self, slug, designation):
         """The pk of the flow ``slug``, which must have ``designation``."""
         def load():
-            flow = self.find_one("/flows/instances/", {"slug": slug}, "flow", "with slug %r" % slug)
-            if flow is None:
-                raise LookupFailed("No authentik flow has the slug %r (wanted for the %s flow); check the slug under "
-                                   "Flows and Stages > Flows" % (slug, designation))
-            if flow.get("designation") not in (None, designation):
-                raise LookupFailed("The authentik flow %r is an %s flow, not an %s flow"
-                                   % (slug, flow.get("designation"), designation))
-            return flow["pk"]
-        return self._cached(("flow", slug), load)
+            return self.find_one("/flows/instances/", {"slug": slug}, "flow", "with slug %r" % slug)
+        # The flow is cached, the designation checked on every call: one slug may be asked for
+        # as two kinds of flow in one run.
+        flow = self._cached(("flow", slug), load)
+        if flow is None:
+            raise LookupFailed("No authentik flow has the slug %r (wanted for the %s flow); check the slug under "
+                               "Flows and Stages > Flows" % (slug, designation))
+        if flow.get("designation") not in (None, designation):
+            raise LookupFailed("The authentik flow %r is an %s flow, not an %s flow"
+                               % (slug, flow.get("designation"), designation))
+        return flow["pk"]
 
     def keypair_pk(self, name, need_private_key=True):
         def load():
@@ -222,34 +224,37 @@ class AuthentikClient(ApiClient):
         return self._cached(("keypair-name", pk), load)
 
     def scope_mappings(self, scope_names):
-        """{scope name: pk} of the managed scope mappings for ``scope_names``; one request for all."""
+        """{scope name: pk} for ``scope_names``: authentik's managed mapping of each scope first, else
+        the mapping with that scope name. Read once per run.
+
+        The managed mappings come from one list (``managed__isnull=false``). Asking for them with
+        ``?managed=A&managed=B`` would fail as a whole (400 "Select a valid choice") as soon as one
+        scope has no managed mapping, because that filter accepts existing values only.
+        """
         wanted = sorted(set(scope_names))
         missing = [s for s in wanted if ("scope", s) not in self._cache]
         if missing:
-            managed = [SCOPE_MANAGED_PREFIX + s for s in missing if "/" not in s]
-            by_name = [s for s in missing if "/" in s]
-            found = []
-            if managed:
-                found.extend(self.paginate("/propertymappings/provider/scope/", {"managed": managed},
-                                           what="look up the scope mappings %s" % ", ".join(missing)))
-            for scope in by_name:
-                found.extend(self.paginate("/propertymappings/provider/scope/", {"scope_name": scope},
-                                           what="look up the scope mapping %s" % scope))
-            by_scope = {}
-            for mapping in found:
-                by_scope.setdefault(mapping.get("scope_name"), []).append(mapping)
+            if "scope-managed" not in self._cache:
+                self._cache["scope-managed"] = self.paginate(
+                    "/propertymappings/provider/scope/", {"managed__isnull": False},
+                    what="look up the managed scope mappings")
+            managed = {}
+            for mapping in self._cache["scope-managed"]:
+                managed.setdefault(mapping.get("scope_name"), []).append(mapping)
             for scope in missing:
-                candidates = by_scope.get(scope) or []
+                # authentik's own OAuth2 mappings first, should another managed one share the scope name
+                candidates = sorted(managed.get(scope) or [],
+                                    key=lambda m: not str(m.get("managed")).startswith(SCOPE_MANAGED_PREFIX))
                 if not candidates:
-                    # Not a managed default: fall back to a mapping with that scope name.
+                    # Not a managed default: a mapping of the user's own with that scope name.
                     candidates = self.paginate("/propertymappings/provider/scope/", {"scope_name": scope},
                                                what="look up the scope mapping %s" % scope)
                 if not candidates:
                     raise LookupFailed("No authentik scope mapping provides the scope %r; create one under "
                                        "Customization > Property Mappings or remove it from scopes" % scope)
-                if len(candidates) > 1:
-                    managed_ones = [c for c in candidates if c.get("managed")]
-                    candidates = managed_ones or candidates
+                if len(candidates) > 1 and not candidates[0].get("managed"):
+                    raise LookupFailed("More than one authentik scope mapping provides the scope %r (%s); keep one"
+                                       % (scope, ", ".join(sorted(repr(c.get("name")) for c in candidates))))
                 self._cache[("scope", scope)] = candidates[0]["pk"]
                 self._cache[("scope-name", candidates[0]["pk"])] = scope
         return dict((s, self._cache[("scope", s)]) for s in wanted)

@@ -262,6 +262,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._en
 DEFAULT_GRANT_TYPES = ["authorization_code", "refresh_token"]
 DURATION = re.compile(r"^(?:(?:weeks|days|hours|minutes|seconds|milliseconds|microseconds)=\d+(?:\.\d+)?;?)+$")
 VALIDITIES = ("access_code_validity", "access_token_validity", "refresh_token_validity")
+CREDENTIAL_MAX = 255
 PLAIN_FIELDS = ("client_type", "sub_mode", "issuer_mode", "include_claims_in_id_token") + VALIDITIES
 
 
@@ -295,11 +296,24 @@ def check_redirect_uris(entries):
             raise ValueError("redirect_uris[%d] has unknown keys: %s" % (index, ", ".join(sorted(unknown))))
         if entry.get("matching_mode", "strict") not in ("strict", "regex"):
             raise ValueError("redirect_uris[%d].matching_mode must be strict or regex, got %r" % (index, entry.get("matching_mode")))
+        if entry.get("redirect_uri_type", "authorization") not in ("authorization", "logout"):
+            raise ValueError("redirect_uris[%d].redirect_uri_type must be authorization or logout, got %r"
+                             % (index, entry.get("redirect_uri_type")))
         if entry.get("matching_mode") == "regex":
             try:
                 re.compile(entry["url"])
             except re.error as exc:
                 raise ValueError("redirect_uris[%d] is not a valid regular expression: %s" % (index, exc))
+
+
+def check_credentials(params):
+    """Raise ValueError when client_id or client_secret breaks authentik's limits (never showing the secret)."""
+    client_id = params.get("client_id")
+    if client_id is not None and not 1 <= len(client_id) <= CREDENTIAL_MAX:
+        raise ValueError("client_id must be 1 to %d characters long, got %d" % (CREDENTIAL_MAX, len(client_id)))
+    secret = params.get("client_secret")
+    if secret is not None and len(secret) > CREDENTIAL_MAX:
+        raise ValueError("client_secret must be at most %d characters long, got %d" % (CREDENTIAL_MAX, len(secret)))
 
 
 class OAuth2Provider(ManagedObject):
@@ -353,11 +367,12 @@ class OAuth2Provider(ManagedObject):
         return want
 
     def defaults(self):
+        # Only what the server fills in and the module compares: the predicted end state and the
+        # diff of a create show these. pk, client_id and the secret are unknown until authentik answers.
         return {
-            "pk": None, "client_type": "confidential", "client_id": None, "client_secret": None,
-            "authentication_flow": None, "redirect_uris": [], "sub_mode": "hashed_user_id",
+            "client_type": "confidential", "authentication_flow": None, "redirect_uris": [], "sub_mode": "hashed_user_id",
             "issuer_mode": "per_provider", "include_claims_in_id_token": True, "access_code_validity": "minutes=1",
-            "access_token_validity": "hours=1", "refresh_token_validity": "days=30", "assigned_application_slug": None,
+            "access_token_validity": "hours=1", "refresh_token_validity": "days=30",
         }
 
     def create(self, desired):
@@ -418,6 +433,7 @@ def main():
                                  "seconds), got %r" % (key, p[key]))
     try:
         check_redirect_uris(p.get("redirect_uris"))
+        check_credentials(p)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     client = AuthentikClient(module)
