@@ -136,8 +136,12 @@ def test_context_carries_the_built_collection(context):
 def test_galaxy_step_installs_and_introspection_finds_requests(context, tmp_path):
     """The galaxy stage's command, run in the context's _build directory as the Containerfile does."""
     installed = tmp_path / "collections"
-    run([tool("ansible-galaxy"), "collection", "install", "-r", "requirements.yml", "--collections-path", str(installed)],
-        cwd=context / "_build", env={"ANSIBLE_GALAXY_DISABLE_GPG_VERIFY": "1"})
-    run([tool("ansible-galaxy"), "collection", "verify", "--offline", FQCN], env={"ANSIBLE_COLLECTIONS_PATH": str(installed)})
+    # like the fresh image: no other copy of the collection on the collections path (ansible-galaxy
+    # would otherwise find this checkout there and install nothing)
+    clean = {"ANSIBLE_COLLECTIONS_PATH": str(installed)}
+    out = run([tool("ansible-galaxy"), "collection", "install", "-r", "requirements.yml", "--collections-path", str(installed)],
+              cwd=context / "_build", env=dict(clean, ANSIBLE_GALAXY_DISABLE_GPG_VERIFY="1")).stdout
+    assert "%s:%s was installed successfully" % (FQCN, GALAXY["version"]) in out, out
+    run([tool("ansible-galaxy"), "collection", "verify", "--offline", FQCN], env=clean)
     found = run([tool("ansible-builder"), "introspect", "--sanitize", str(installed)]).stdout
     assert re.search(r"requests\S*\s+# from collection %s" % re.escape(FQCN), found), found
