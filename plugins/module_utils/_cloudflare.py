@@ -477,13 +477,12 @@ def auth_domain_from_identity_provider(obj):
 
 
 # ---- login methods: comparable form, presentation, bodies -------------------------------------------
-def secret_is_known(value):
-    """False for what Cloudflare sends instead of a secret: nothing, null or only ``*``."""
-    return isinstance(value, str) and value != "" and set(value) != set("*")
-
-
 def normalize_config(config):
-    """The comparable form of a config dict: no secret, no server-made keys, order-free lists sorted."""
+    """The comparable form of a config dict: no secret, no server-made keys, order-free lists sorted.
+
+    The secret is dropped whatever the server sent in its place (nothing, null or ``****``): it
+    can never be compared, so it never causes a change by itself.
+    """
     out = {}
     for key, value in (config or {}).items():
         if key in SERVER_CONFIG_KEYS or key == "client_secret":
