@@ -37,7 +37,7 @@ def tool(name: str) -> str:
 
 
 def run(cmd: list, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, cwd=str(cwd) if cwd else None, capture_output=True, text=True, timeout=300,
+    proc = subprocess.run(cmd, cwd=str(cwd) if cwd else None, capture_output=True, text=True, timeout=300, check=False,
                           env=dict(os.environ, ANSIBLE_NOCOLOR="1", **(env or {})))
     assert proc.returncode == 0, "%s failed (%d):\n%s\n%s" % (" ".join(cmd), proc.returncode, proc.stdout, proc.stderr)
     return proc
