@@ -524,7 +524,7 @@ def argument_spec():
         client_secret=dict(type="str", no_log=True),
         update_secret=dict(type="str", default="on_create", choices=["on_create", "always"], no_log=False),
         auth_url=dict(type="str"),
-        token_url=dict(type="str"),
+        token_url=dict(type="str", no_log=False),
         certs_url=dict(type="str"),
         scopes=dict(type="list", elements="str"),
         claims=dict(type="list", elements="str"),

@@ -126,8 +126,8 @@ def test_team_domain_unreadable_is_a_warning(api, play):
 
 def test_module_defaults_for_the_action_group(api, play):
     secret = new_secret()
-    defaults = {"group/%scloudflare" % FQCN: {"api_token": api.info["cloudflare_token"],
-                                               "account_id": api.info["account_id"]}}
+    connection = {"api_token": api.info["cloudflare_token"], "account_id": api.info["account_id"]}
+    defaults = {"group/%scloudflare" % FQCN: connection}
     block = {"name": "Cloudflare with module_defaults", "module_defaults": defaults, "block": [
         task("Organization", {}, module=ORG),
         task("Login method", oidc(secret=secret)),
@@ -137,4 +137,4 @@ def test_module_defaults_for_the_action_group(api, play):
     assert result.rc == 0, result.output
     assert result.task("Login method")["changed"] is True
     assert result.task("Info")["id"] == result.task("Login method")["id"]
-    assert [m for m, _ in writes(api)] == ["POST"]
+    assert [method for method, _path in writes(api)] == ["POST"]

@@ -31,6 +31,13 @@ OIDC = {"name": "authentik", "client_id": "cid", "client_secret": SECRET,
         "certs_url": "https://auth.example.com/application/o/cf/jwks/"}
 
 
+def oidc(**over):
+    """The OIDC options with some replaced."""
+    out = dict(OIDC)
+    out.update(over)
+    return out
+
+
 def params(**given):
     """Module parameters as AnsibleModule would fill them in (defaults, None for the rest)."""
     out = {}
@@ -146,14 +153,14 @@ def run(cloud, check_mode=False, diff=False, **given):
 
 # ---- option checks ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("given, words", [
-    (dict(OIDC, name=" "), "name must not be empty"),
-    (dict(OIDC, identity_provider_id="a/b"), "must be a login method id"),
-    (dict(OIDC, type="github"), "auth_url, token_url, certs_url only apply to type oidc"),
-    (dict(OIDC, certs_url="ftp://x/jwks"), "certs_url must be an absolute https:// URL"),
-    (dict(OIDC, config={"client_secret": "x"}), "use the client_secret option"),
-    (dict(OIDC, config={"client_id": "other"}), "client_id set both as an option and in config"),
-    (dict(OIDC, token_url=None, config={"token_url": "token"}), "config.token_url must be an absolute"),
-    (dict(OIDC, client_secret=None, update_secret="always"), "update_secret=always needs client_secret"),
+    (oidc(name=" "), "name must not be empty"),
+    (oidc(identity_provider_id="a/b"), "must be a login method id"),
+    (oidc(type="github"), "auth_url, token_url, certs_url only apply to type oidc"),
+    (oidc(certs_url="ftp://x/jwks"), "certs_url must be an absolute https:// URL"),
+    (oidc(config={"client_secret": "x"}), "use the client_secret option"),
+    (oidc(config={"client_id": "other"}), "client_id set both as an option and in config"),
+    (oidc(token_url=None, config={"token_url": "token"}), "config.token_url must be an absolute"),
+    (oidc(client_secret=None, update_secret="always"), "update_secret=always needs client_secret"),
 ])
 def test_check_params_refuses(given, words):
     with pytest.raises(ValueError) as err:
@@ -168,7 +175,7 @@ def test_check_params_accepts():
 
 
 def test_wanted_config():
-    p = params(**dict(OIDC, claims=["groups", "email"], config={"prompt": "login"}))
+    p = params(**oidc(claims=["groups", "email"], config={"prompt": "login"}))
     creating = mod.wanted_config(p, creating=True)
     assert creating["scopes"] == ["email", "openid", "profile"] and creating["claims"] == ["email", "groups"]
     assert creating["prompt"] == "login" and "client_secret" not in creating
@@ -231,9 +238,9 @@ def test_check_mode_create_predicts_without_writing(cloud):
 
 def test_on_create_secret_alone_changes_nothing_always_puts_it(cloud):
     ident = cloud.add("authentik", secret="old")
-    assert run(cloud, **dict(OIDC, client_secret="new"))["changed"] is False
+    assert run(cloud, **oidc(client_secret="new"))["changed"] is False
     assert cloud.writes == []
-    result = run(cloud, diff=True, **dict(OIDC, client_secret="new", update_secret="always"))
+    result = run(cloud, diff=True, **oidc(client_secret="new", update_secret="always"))
     assert result["changed"] is True and result["changes"] == ["config"]
     assert result["diff"]["after"]["config"]["client_secret"] == MASK
     assert cloud.writes == [("PUT", ident)]
@@ -242,7 +249,7 @@ def test_on_create_secret_alone_changes_nothing_always_puts_it(cloud):
 
 def test_a_change_puts_everything_with_the_secret(cloud):
     ident = cloud.add("authentik", secret="old", claims=["x"], pkce_enabled=True)
-    result = run(cloud, diff=True, **dict(OIDC, claims=["groups"]))
+    result = run(cloud, diff=True, **oidc(claims=["groups"]))
     assert result["changed"] is True
     assert "client_secret" not in result["diff"]["after"]["config"]
     (body,) = cloud.bodies("PUT")
@@ -257,22 +264,22 @@ def test_a_change_without_the_secret_is_refused_before_writing(cloud):
     cloud.add("authentik", claims=["x"])
     for check in (True, False):
         with pytest.raises(Refused) as err:
-            run(cloud, check_mode=check, **dict(OIDC, client_secret=None, claims=["groups"]))
+            run(cloud, check_mode=check, **oidc(client_secret=None, claims=["groups"]))
         assert "needs an update (config)" in str(err.value) and "give client_secret" in str(err.value)
     assert cloud.writes == []
-    assert run(cloud, **dict(OIDC, client_secret=None, claims=["x"]))["changed"] is False
+    assert run(cloud, **oidc(client_secret=None, claims=["x"]))["changed"] is False
 
 
 def test_create_without_the_oidc_settings_is_refused(cloud):
     with pytest.raises(Refused) as err:
-        run(cloud, check_mode=True, **dict(OIDC, client_secret=None, token_url=None))
+        run(cloud, check_mode=True, **oidc(client_secret=None, token_url=None))
     assert "missing: client_secret, token_url" in str(err.value)
 
 
 def test_read_only_is_refused_only_when_a_write_is_needed(cloud):
     ident = cloud.add("managed", read_only=True)
     assert run(cloud, name="managed", client_id="cid")["changed"] is False
-    for given in (dict(OIDC, name="managed", client_id="other"), {"name": "managed", "state": "absent"}):
+    for given in (oidc(name="managed", client_id="other"), {"name": "managed", "state": "absent"}):
         with pytest.raises(Refused) as err:
             run(cloud, **given)
         assert "is read_only" in str(err.value) and ident in str(err.value)
@@ -282,12 +289,12 @@ def test_read_only_is_refused_only_when_a_write_is_needed(cloud):
 def test_type_change_refused_or_recreated(cloud):
     old = cloud.add("switch", idp_type="github", client_id="gh")
     with pytest.raises(Refused) as err:
-        run(cloud, **dict(OIDC, name="switch"))
+        run(cloud, **oidc(name="switch"))
     assert "of type github, not oidc" in str(err.value) and "recreate: true" in str(err.value)
-    predicted = run(cloud, check_mode=True, diff=True, **dict(OIDC, name="switch", recreate=True))
+    predicted = run(cloud, check_mode=True, diff=True, **oidc(name="switch", recreate=True))
     assert predicted["changed"] is True and predicted["id"] is None and predicted["identity_provider"]["id"] is None
     assert cloud.writes == []
-    done = run(cloud, diff=True, **dict(OIDC, name="switch", recreate=True))
+    done = run(cloud, diff=True, **oidc(name="switch", recreate=True))
     assert done["diff"] == predicted["diff"]
     assert cloud.writes == [("DELETE", old), ("POST", "")]
     assert done["id"] != old and cloud.idps[done["id"]]["config"]["client_secret"] == SECRET
@@ -297,11 +304,11 @@ def test_type_change_refused_or_recreated(cloud):
 
 def test_key_by_id_renames_and_deletes(cloud):
     ident = cloud.add("old name", secret=SECRET)
-    result = run(cloud, **dict(OIDC, name="new name", identity_provider_id=ident))
+    result = run(cloud, **oidc(name="new name", identity_provider_id=ident))
     assert result["changed"] is True and result["id"] == ident
     assert cloud.idps[ident]["name"] == "new name"
     with pytest.raises(LookupFailed):
-        run(cloud, **dict(OIDC, identity_provider_id=str(uuid.uuid4())))
+        run(cloud, **oidc(identity_provider_id=str(uuid.uuid4())))
     assert run(cloud, identity_provider_id=ident, state="absent")["changed"] is True
     again = run(cloud, identity_provider_id=ident, state="absent")
     assert again["changed"] is False and "already absent" in again["msg"]
@@ -319,8 +326,8 @@ def test_duplicates_are_an_error(cloud):
 
 def test_scim_config_compares_only_the_keys_given(cloud):
     ident = cloud.add("authentik", secret=SECRET)
-    assert run(cloud, **dict(OIDC, scim_config={"enabled": False}))["changed"] is False
-    result = run(cloud, **dict(OIDC, scim_config={"user_deprovision": True}))
+    assert run(cloud, **oidc(scim_config={"enabled": False}))["changed"] is False
+    result = run(cloud, **oidc(scim_config={"user_deprovision": True}))
     assert result["changed"] is True and result["changes"] == ["scim_config"]
     (body,) = cloud.bodies("PUT")
     assert body["scim_config"] == {"enabled": False, "user_deprovision": True, "seat_deprovision": False,
@@ -332,8 +339,8 @@ def test_other_types_take_a_raw_config(cloud):
     result = run(cloud, name="Okta", type="okta", client_id="okta-id", client_secret="okta-secret",
                  config={"okta_account": "https://example.okta.com"})
     (body,) = cloud.bodies("POST")
-    assert body == {"name": "Okta", "type": "okta", "config": {"okta_account": "https://example.okta.com",
-                                                                "client_id": "okta-id", "client_secret": "okta-secret"}}
+    config = {"okta_account": "https://example.okta.com", "client_id": "okta-id", "client_secret": "okta-secret"}
+    assert body == {"name": "Okta", "type": "okta", "config": config}
     assert run(cloud, name="Okta", type="okta", client_id="okta-id",
                config={"okta_account": "https://example.okta.com"})["changed"] is False
     assert result["id"]
@@ -342,7 +349,7 @@ def test_other_types_take_a_raw_config(cloud):
 def test_module_fails_on_bad_options_before_any_request(monkeypatch):
     from ansible.module_utils import basic
 
-    args = dict(OIDC, auth_url="not a url", api_token="t0k3n-value", account_id=ACCOUNT)
+    args = oidc(auth_url="not a url", api_token="t0k3n-value", account_id=ACCOUNT)
     try:
         from ansible.module_utils.testing import patch_module_args
     except ImportError:  # ansible-core < 2.19
