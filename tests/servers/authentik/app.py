@@ -18,6 +18,9 @@ Public API for tests and for other server modules (see oidc.py):
 ``app.signing_key`` the default ``authentik Self-signed Certificate`` material
 ``app.passes_policies(target_pk, user_pk)``            the policy engine (group/user/policy bindings)
 ``app.add_user(username, name, email, groups, password)``, ``app.check_password(username, password)``
+``app.test_username`` / ``app.test_password``           a seeded user who can sign in (group engineering)
+``app.test_username_without_email`` / ``app.test_password_without_email``   one with an empty e-mail address
+``app.oidc``                                           sessions, codes and knobs of the OIDC endpoints (oidc.py)
 ``app.public_route(method, regex, handler)``           a route that needs no API token
 """
 
@@ -186,6 +189,8 @@ class AuthentikApp(App):
 
     name = "authentik"
     json_content_type = "application/json; charset=utf-8"
+    test_username, test_password = seed.SIGN_IN_USERS[0][0], seed.SIGN_IN_USERS[0][4]
+    test_username_without_email, test_password_without_email = seed.SIGN_IN_USERS[1][0], seed.SIGN_IN_USERS[1][4]
 
     def __init__(self, token: str, page_size: int = 100, version: str = DEFAULT_VERSION):
         self.initial_version = str(version)
@@ -197,6 +202,7 @@ class AuthentikApp(App):
         self.scope_mappings: dict[str, dict] = {}
         self.groups: dict[str, dict] = {}
         self.users: dict[int, dict] = {}
+        self.oidc = oidc.OidcState()
         self.policies: dict[str, dict] = {}
         self.providers: dict[int, dict] = {}
         self.applications: dict[str, dict] = {}
@@ -261,13 +267,19 @@ class AuthentikApp(App):
             self.policies[pk] = {"pk": pk, "name": name, "expression": expression, "passes": passes,
                                  "execution_logging": False}
         self.token_user = self.user_pk(seed.DEFAULT_TOKEN_USER)
+        for username, name, email, groups, password in seed.SIGN_IN_USERS:
+            self.add_user(username, name, email, groups, password)
+        oidc.reset(self)
 
     def configure(self, settings: dict[str, Any]) -> None:
         """``/_test/config``: ``page_size``, ``version`` and ``contract`` (``"enforce"``: a contract
         error answers 400, the default; ``"record"``: it is only logged and the write goes on as
         authentik would take it). A reset goes back to the constructor's version and "enforce".
+        The OIDC endpoints' knobs (``id_token_signing``, ``id_token_expired``, ``id_token_omit_claims``)
+        are described in oidc.py.
         """
         super().configure(settings)
+        oidc.configure(self, settings)
         if "version" in settings:
             try:
                 self.profile = Profile(settings["version"])

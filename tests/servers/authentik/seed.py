@@ -102,6 +102,15 @@ USERS = [
     (5, "bob", "Bob Example", "bob@example.org", ["contractors"], None, None),
 ]
 
+# Users with a password, for sign-ins through the flow executor (the headless login test):
+# username, name, email, groups, password. The second one has no e-mail address, so the stock
+# email mapping gives it an empty "email" claim.
+SIGN_IN_USERS = [
+    ("idpbridge-tester", "IdP Bridge Tester", "idpbridge-tester@example.org", ["engineering"],
+     "tst-pw-Kq7Vd2Lm9Xr4Bz8Wn3"),
+    ("idpbridge-tester-nomail", "Tester Without Mail", "", ["engineering"], "tst-pw-Hy5Gc1Ps6Tf0Jv9Ea2"),
+]
+
 # name, expression, result of the expression for any user (the server does not run Python)
 POLICIES = [
     ("default-source-authentication-if-sso", "return ak_is_sso_flow", True),
