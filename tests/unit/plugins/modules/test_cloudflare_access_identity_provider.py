@@ -317,9 +317,9 @@ def test_key_by_id_renames_and_deletes(cloud):
 
 def test_duplicates_are_an_error(cloud):
     a, b = cloud.add("twin"), cloud.add("twin")
-    for given in (OIDC, {"state": "absent"}):
+    for given in (oidc(name="twin"), {"name": "twin", "state": "absent"}):
         with pytest.raises(LookupFailed) as err:
-            run(cloud, **dict(given, name="twin"))
+            run(cloud, **given)
         assert a in str(err.value) and b in str(err.value)
     assert cloud.writes == []
 
