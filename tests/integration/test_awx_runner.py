@@ -24,8 +24,8 @@ import pytest
 import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from conftest import COLLECTIONS_ROOT, REPO
-
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
 if not (Path(sys.executable).parent / "ansible-runner").exists():
     pytest.skip("ansible-runner is not installed in this venv (tests/lib.sh puts it in the newest-core venv)", allow_module_level=True)
 
@@ -127,7 +127,16 @@ class Job:
 
 
 @pytest.fixture
-def awx_job(servers, tmp_path):
+def collections_root(request) -> Path:
+    """conftest's COLLECTIONS_ROOT (found through pytest: ``import conftest`` may be tests/unit's)."""
+    for plugin in request.config.pluginmanager.get_plugins():
+        if getattr(plugin, "__file__", None) and Path(plugin.__file__).resolve() == HERE / "conftest.py":
+            return Path(plugin.COLLECTIONS_ROOT)
+    raise AssertionError("tests/integration/conftest.py is not loaded")
+
+
+@pytest.fixture
+def awx_job(servers, tmp_path, collections_root):
     """``awx_job(ident, extravars, verbosity=0)`` runs the playbook like an AWX job with both
     credentials attached: ``ansible-runner run`` on a private data dir whose env/envvars holds
     what the credential types inject and env/extravars the launch's variables."""
@@ -152,7 +161,7 @@ def awx_job(servers, tmp_path):
     }))
     assert not [k for k in injected if k.startswith("ANSIBLE_")]
     assert injected["AUTHENTIK_TOKEN"] == servers.authentik_token and injected["CLOUDFLARE_API_TOKEN"] == servers.cloudflare_token
-    (private / "env" / "envvars").write_text(json.dumps(dict(injected, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS_ROOT))))
+    (private / "env" / "envvars").write_text(json.dumps(dict(injected, ANSIBLE_COLLECTIONS_PATH=str(collections_root))))
 
     # Only the credentials may bring connection settings: nothing from the environment of the tests.
     env = {k: v for k, v in os.environ.items()
