@@ -14,7 +14,7 @@ short_description: Bind groups, users or policies to an authentik application
 version_added: 0.1.0
 description:
   - Decides who may use an authentik application by binding a group (by name), a user (by username) or a policy
-    (by name) to it, with the binding's order, enabled, negate, timeout and failure result.
+    (by name) to it, with the binding's order, enabled, negate, timeout (O(policy_timeout)) and failure result.
   - A binding is identified by its application and the group, user or policy it binds. The order and the flags are
     attributes that the module updates in place (PATCH of the differing fields only).
   - Either one binding (O(group), O(user) or O(policy)) or a list of them (O(bindings)); with O(exclusive=true) the
@@ -63,10 +63,11 @@ options:
     description:
       - Inverts the binding's result. When not set, an existing binding keeps its value and a new one is not negated.
     type: bool
-  timeout:
+  policy_timeout:
     description:
-      - Seconds a policy may run before it counts as failed (V(0) or more). When not set, an existing binding keeps its
-        value and a new one gets authentik's default V(30).
+      - The binding's C(timeout), the seconds a policy may run before it counts as failed (V(0) or more). When not set,
+        an existing binding keeps its value and a new one gets authentik's default V(30).
+      - Named so because O(timeout) is the HTTP timeout every module of the collection shares.
     type: int
   failure_result:
     description:
@@ -99,8 +100,8 @@ options:
       negate:
         description: Inverts the binding's result.
         type: bool
-      timeout:
-        description: Seconds a policy may run (V(0) or more).
+      policy_timeout:
+        description: The binding's C(timeout) in seconds (V(0) or more).
         type: int
       failure_result:
         description: The result used when the policy fails.
@@ -256,6 +257,9 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._ht
 KINDS = ("group", "user", "policy")
 INT32_MIN, INT32_MAX = -2 ** 31, 2 ** 31 - 1  # authentik stores order and timeout as 32-bit integers
 ATTRIBUTES = ("order", "enabled", "negate", "timeout", "failure_result")
+# The option that sets each attribute: the binding's timeout is policy_timeout, since timeout is the HTTP timeout.
+OPTIONS = {"order": "order", "enabled": "enabled", "negate": "negate", "timeout": "policy_timeout",
+           "failure_result": "failure_result"}
 BINDING_DEFAULTS = {"order": 0, "enabled": True, "negate": False, "timeout": 30, "failure_result": False}
 NAME_KEYS = {"group": ("group_obj", "name"), "user": ("user_obj", "username"), "policy": ("policy_obj", "name")}
 
@@ -286,14 +290,14 @@ def wanted_items(params):
     """The wanted bindings as ``[(kind, name, state, attributes)]`` from the single or the list form."""
     if params.get("bindings") is None:
         kind = [k for k in KINDS if params.get(k) is not None][0]
-        attrs = dict((k, params[k]) for k in ATTRIBUTES if params.get(k) is not None)
+        attrs = dict((k, params[OPTIONS[k]]) for k in ATTRIBUTES if params.get(OPTIONS[k]) is not None)
         return [(kind, params[kind], params["state"], attrs)]
     items = []
     for index, item in enumerate(params["bindings"]):
         kinds = [k for k in KINDS if item.get(k) is not None]
         if len(kinds) != 1:
             raise ValueError("bindings[%d] must name exactly one of group, user or policy" % index)
-        attrs = dict((k, item[k]) for k in ATTRIBUTES if item.get(k) is not None)
+        attrs = dict((k, item[OPTIONS[k]]) for k in ATTRIBUTES if item.get(OPTIONS[k]) is not None)
         items.append((kinds[0], item[kinds[0]], item.get("state") or params["state"], attrs))
     return items
 
@@ -303,7 +307,7 @@ def check_attributes(items):
         if not name:
             raise ValueError("the %s of a binding must not be empty" % kind)
         if attrs.get("timeout") is not None and not 0 <= attrs["timeout"] <= INT32_MAX:
-            raise ValueError("timeout of the %s %r must be 0 or more (at most %d), got %d"
+            raise ValueError("policy_timeout of the %s %r must be 0 or more (at most %d), got %d"
                              % (kind, name, INT32_MAX, attrs["timeout"]))
         if attrs.get("order") is not None and not INT32_MIN <= attrs["order"] <= INT32_MAX:
             raise ValueError("order of the %s %r must be between %d and %d, got %d"
@@ -421,7 +425,7 @@ def main():
         order=dict(type="int"),
         enabled=dict(type="bool"),
         negate=dict(type="bool"),
-        timeout=dict(type="int"),
+        policy_timeout=dict(type="int"),
         failure_result=dict(type="bool"),
         state=dict(type="str", choices=["present", "absent"]),
     )
@@ -434,7 +438,7 @@ def main():
         order=dict(type="int"),
         enabled=dict(type="bool"),
         negate=dict(type="bool"),
-        timeout=dict(type="int"),
+        policy_timeout=dict(type="int"),
         failure_result=dict(type="bool"),
         bindings=dict(type="list", elements="dict", options=item_spec,
                       mutually_exclusive=[["group", "user", "policy"]],
@@ -445,7 +449,7 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        mutually_exclusive=[["group", "user", "policy", "bindings"]] + [["bindings", a] for a in ATTRIBUTES],
+        mutually_exclusive=[["group", "user", "policy", "bindings"]] + [["bindings", OPTIONS[a]] for a in ATTRIBUTES],
         required_one_of=[["group", "user", "policy", "bindings"]],
     )
     p = module.params

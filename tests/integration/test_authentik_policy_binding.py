@@ -73,11 +73,11 @@ def test_single_binding_check_create_rerun_diff(api, play, app):
 
 def test_each_attribute_change_sends_one_patch_with_only_that_field(api, play, app):
     steps = [("order", 20), ("enabled", False), ("negate", True), ("timeout", 5), ("failure_result", True)]
-    args = {"application": "cf-access", "user": "alice"}
+    args = {"application": "cf-access", "user": "alice", "timeout": 10}  # timeout: the HTTP timeout
     tasks = [task("create", BINDING, args)]
     for index, (field, value) in enumerate(steps):
         args = dict(args)
-        args[field] = value
+        args["policy_timeout" if field == "timeout" else field] = value
         tasks.append(task("step %d" % index, BINDING, args))
     tasks.append(task("check same", BINDING, args, check_mode=True))
     result = play(tasks=tasks)
@@ -201,7 +201,7 @@ def test_lookup_failures_name_the_kind_and_the_name(api, play, app):
                          "mutually exclusive: group|user|policy"),
         "exclusive alone": ({"application": "cf-access", "group": ADMINS, "exclusive": True},
                             "exclusive needs the list form"),
-        "negative timeout": ({"application": "cf-access", "group": ADMINS, "timeout": -1}, "must be 0 or more"),
+        "negative timeout": ({"application": "cf-access", "group": ADMINS, "policy_timeout": -1}, "must be 0 or more"),
     }
     result = play(tasks=[task(name, BINDING, args, ignore_errors=True) for name, (args, _m) in cases.items()])
     for name, (_args, expected) in cases.items():
