@@ -104,13 +104,13 @@ class PlayResult:
     def task(self, name: str) -> dict:
         """The result of the last task named ``name``."""
         for record in reversed(self.results):
-            if record["task"] == name:
+            if record["task"] == name or record["task"].endswith(" : " + name):
                 return record["result"]
         raise KeyError("no task named %r ran; tasks: %s" % (name, [r["task"] for r in self.results]))
 
     def status(self, name: str) -> str:
         for record in reversed(self.results):
-            if record["task"] == name:
+            if record["task"] == name or record["task"].endswith(" : " + name):
                 return record["status"]
         raise KeyError(name)
 

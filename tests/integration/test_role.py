@@ -24,7 +24,7 @@ def identity_providers(api):
     found = []
     for scope, items in state["identity_providers"].items():
         if api.info["account_id"] in scope:
-            found.extend(i for i in items if i.get("type") == "oidc")
+            found.extend(i for i in items if i.get("type") == "oidc" and i["name"].startswith("authentik ("))
     return found
 
 
