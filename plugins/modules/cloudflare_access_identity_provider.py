@@ -63,7 +63,8 @@ options:
   client_id:
     description:
       - The OAuth client ID (Cloudflare's "App ID"), for authentik the provider's client ID.
-      - Required to create an V(oidc) login method. Used by every type that has a client ID.
+      - Required to create an V(oidc) login method. Used by every type that has a client ID and secret (all but
+        V(onetimepin), V(saml) and V(cloudflare)).
     type: str
   client_secret:
     description:
@@ -319,7 +320,9 @@ DEFAULT_SCOPES = ["openid", "email", "profile"]
 
 
 def config_options(idp_type):
-    """The options that map to ``config`` keys for ``idp_type``."""
+    """The options that map to ``config`` keys for ``idp_type`` (the secret is handled apart)."""
+    if idp_type not in SECRET_TYPES:
+        return ()
     return ("client_id",) + (OIDC_OPTIONS if idp_type == "oidc" else ())
 
 
@@ -336,6 +339,11 @@ def check_params(params):
         if given:
             raise ValueError("%s only apply to type oidc; for type %s put the settings into config"
                              % (", ".join(given), idp_type))
+    if idp_type not in SECRET_TYPES:
+        given = [key for key in ("client_id", "client_secret") if params.get(key) is not None]
+        if given:
+            raise ValueError("A login method of type %s has no %s; leave %s out"
+                             % (idp_type, " or ".join(given), " and ".join(given)))
     for key in OIDC_URLS:
         if params.get(key) is not None:
             check_url(params[key], key)

@@ -101,19 +101,25 @@ def test_identity_provider_info_pages_names_and_ids(api, play):
     assert writes(api) == []
 
 
-def test_masked_secret_on_read_is_ignored(api, play):
-    """A server that answers with a masked client_secret (older API behaviour) changes nothing."""
-    api.cloudflare.config(secret_on_read="masked")
+def test_masked_or_echoed_secrets_are_ignored_and_never_returned(api, play):
+    """A server that answers GET with a masked client_secret (older API behaviour) changes nothing;
+    one that echoes the secret in its POST/PUT answers does not get it into any result."""
+    api.cloudflare.config(secret_on_read="masked", echo_secret_on_write=True)
     secret = new_secret()
-    arrange(api, "authentik", secret=secret)
+    ident = arrange(api, "authentik", secret=secret)
     api.cloudflare.clear_log()
-    result = play([task("Rerun", oidc(secret=secret)), task("By name", {"name": "authentik"}, module=INFO)],
-                  diff=True)
+    result = play([
+        task("Rerun", oidc(secret=secret)),
+        task("By name", {"name": "authentik"}, module=INFO),
+        task("Change", oidc(secret=secret, claims=["groups"])),
+    ], diff=True, verbosity=2)
     assert result.task("Rerun")["changed"] is False
-    assert "client_secret" not in result.task("Rerun")["identity_provider"]["config"]
-    assert "client_secret" not in result.task("By name")["identity_provider"]["config"]
+    assert result.task("Change")["changed"] is True
+    for title in ("Rerun", "By name", "Change"):
+        assert "client_secret" not in result.task(title)["identity_provider"]["config"]
     assert "*" * 34 not in str(result.results)
-    assert writes(api) == []
+    no_leak(result, secret)
+    assert [(method, path.rsplit("/", 1)[-1]) for method, path in writes(api)] == [("PUT", ident)]
 
 
 def test_team_domain_unreadable_is_a_warning(api, play):

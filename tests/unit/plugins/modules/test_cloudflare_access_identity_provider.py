@@ -161,6 +161,8 @@ def run(cloud, check_mode=False, diff=False, **given):
     (oidc(config={"client_id": "other"}), "client_id set both as an option and in config"),
     (oidc(token_url=None, config={"token_url": "token"}), "config.token_url must be an absolute"),
     (oidc(client_secret=None, update_secret="always"), "update_secret=always needs client_secret"),
+    ({"name": "pin", "type": "onetimepin", "client_secret": "x"}, "type onetimepin has no client_secret"),
+    ({"name": "s", "type": "saml", "client_id": "x", "client_secret": "y"}, "has no client_id or client_secret"),
 ])
 def test_check_params_refuses(given, words):
     with pytest.raises(ValueError) as err:
@@ -172,6 +174,7 @@ def test_check_params_accepts():
     mod.check_params(params(**OIDC))
     mod.check_params(params(name="gh", type="github", client_id="x", client_secret="y", config={"extra": 1}))
     mod.check_params(params(name="x", state="absent", update_secret="always"))
+    mod.check_params(params(name="s", type="saml", config={"sso_target_url": "https://idp.example/sso"}))
 
 
 def test_wanted_config():
