@@ -409,9 +409,9 @@ def ensure_set(module, resource, exclusive=False):
         counts[action["action"]] = counts.get(action["action"], 0) + 1
     changed = bool(deletes or updates or creates)
     if changed:
-        done = ", ".join("%d %s" % (counts[a], {"create": "to create", "update": "to update", "delete": "to delete"}[a]
-                                        if check else {"create": "created", "update": "updated", "delete": "deleted"}[a])
-                         for a in ("create", "update", "delete") if counts.get(a))
+        words = ({"create": "to create", "update": "to update", "delete": "to delete"} if check
+                 else {"create": "created", "update": "updated", "delete": "deleted"})
+        done = ", ".join("%d %s" % (counts[a], words[a]) for a in ("create", "update", "delete") if counts.get(a))
         msg = "%s: %s" % (resource.label(), done)
     else:
         msg = "%s are up to date" % resource.label()

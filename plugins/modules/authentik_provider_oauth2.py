@@ -55,7 +55,9 @@ options:
   redirect_uris:
     description:
       - The allowed redirect URIs, for Cloudflare Access C(https://<team>.cloudflareaccess.com/cdn-cgi/access/callback).
-      - Each entry is a URL string (matched strictly) or a dictionary with O(redirect_uris[].url) and O(redirect_uris[].matching_mode).
+      - Each entry is a URL string (matched strictly) or a dictionary with the keys C(url), C(matching_mode) (V(strict) or
+        V(regex), default V(strict)) and, for authentik 2026.5 and newer, C(redirect_uri_type) (V(authorization) or
+        V(logout), default V(authorization)).
       - The list is compared in order. When not set, the redirect URIs are left as they are (a new provider gets none).
     type: list
     elements: raw
@@ -354,6 +356,10 @@ class OAuth2Provider(ManagedObject):
         want["signing_key"] = c.keypair_pk(p["signing_key"])
         want["property_mappings"] = sorted(c.scope_mappings(p["scopes"]).values())
         if p.get("redirect_uris") is not None:
+            if not self._with_type and any(isinstance(e, dict) and e.get("redirect_uri_type") == "logout"
+                                           for e in p["redirect_uris"]):
+                raise LookupFailed("redirect_uri_type logout needs authentik 2026.5 or newer; this server runs %s. "
+                                   "Remove the logout entries" % (c._cache.get("version_text") or "an older release"))
             uris = normalize_redirect_uris(p["redirect_uris"], self._with_type)
             if not p["purge_redirect_uris"] and current is not None:
                 have = normalize_redirect_uris(current.get("redirect_uris"), self._with_type)
@@ -421,8 +427,8 @@ def main():
         issuer_mode=dict(type="str", choices=["global", "per_provider"]),
         include_claims_in_id_token=dict(type="bool"),
         access_code_validity=dict(type="str"),
-        access_token_validity=dict(type="str"),
-        refresh_token_validity=dict(type="str"),
+        access_token_validity=dict(type="str", no_log=False),
+        refresh_token_validity=dict(type="str", no_log=False),
         public_url=dict(type="str"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)

@@ -37,8 +37,8 @@ def counts(entries: list[dict]) -> dict[str, int]:
 
 def create_provider(api, name: str, **fields: Any) -> dict:
     """A provider created behind the modules' back (direct API call)."""
-    flows = dict((f["slug"], f["pk"]) for f in api.authentik.call("GET", "/flows/instances/",
-                                                                   params={"page_size": 100}).json()["results"])
+    listed = api.authentik.call("GET", "/flows/instances/", params={"page_size": 100}).json()["results"]
+    flows = dict((f["slug"], f["pk"]) for f in listed)
     body = {"name": name, "authorization_flow": flows[IMPLICIT],
             "invalidation_flow": flows["default-provider-invalidation-flow"],
             "redirect_uris": [{"matching_mode": "strict", "url": CALLBACK}]}

@@ -70,7 +70,6 @@ def test_single_binding_check_create_rerun_diff(api, play, app):
     assert check_reads == {"GET": 3}
 
 
-
 def test_each_attribute_change_sends_one_patch_with_only_that_field(api, play, app):
     steps = [("order", 20), ("enabled", False), ("negate", True), ("timeout", 5), ("failure_result", True)]
     args = {"application": "cf-access", "user": "alice", "timeout": 10}  # timeout: the HTTP timeout
@@ -119,8 +118,9 @@ def test_list_form_exclusive_check_mode_and_rerun(api, play, app):
     assert done["msg"] == "the policy bindings of authentik application 'cf-access': 2 created, 2 deleted"
     assert predicted["msg"] == "the policy bindings of authentik application 'cf-access': 2 to create, 2 to delete"
     sent = writes(api)
-    assert [(m, p) for m, p, _b in sent[:2]] == [("DELETE", "/api/v3/policies/bindings/%s/" % stray_group["pk"]),
-                                                  ("DELETE", "/api/v3/policies/bindings/%s/" % stray_user["pk"])]
+    assert [(m, p) for m, p, _b in sent[:2]] == [
+        ("DELETE", "/api/v3/policies/bindings/%s/" % stray_group["pk"]),
+        ("DELETE", "/api/v3/policies/bindings/%s/" % stray_user["pk"])]
     assert [m for m, _p, _b in sent[2:]] == ["POST", "POST"]
     assert sent[3][2]["negate"] is True and sent[3][2]["order"] == 30
     stored = bindings_state(api, app["pk"])

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from authentik_module_support import check_docs_match_spec, fragment_options, load, run_main, runtime_group
+from ansible_collections.idpbridge.authentik_cloudflare.tests.unit.plugins.modules.authentik_module_support import (
+    check_docs_match_spec, fragment_options, load, run_main, runtime_group,
+)
 
 mod = load("authentik_provider_oauth2")
 
