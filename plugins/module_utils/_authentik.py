@@ -28,6 +28,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._en
 
 API_PREFIX = "/api/v3"
 OLDEST_SUPPORTED = (2024, 10)
+UNKNOWN_VERSION = (9999, 0, 0)  # what version() answers when the token may not read it: assume the newest
 
 DEFAULT_AUTHORIZATION_FLOW = "default-provider-authorization-implicit-consent"
 DEFAULT_INVALIDATION_FLOW = "default-provider-invalidation-flow"
@@ -168,7 +169,7 @@ class AuthentikClient(ApiClient):
         if "version" not in self._cache:
             status, body = self.request("GET", "/admin/version/", ok_statuses=(403, 404), what="read the authentik version")
             text = body.get("version_current") if status == 200 and isinstance(body, dict) else None
-            self._cache["version"] = version_tuple(text) if text else (9999, 0, 0)
+            self._cache["version"] = version_tuple(text) if text else UNKNOWN_VERSION
             self._cache["version_text"] = text
             if text and self._cache["version"][:2] < OLDEST_SUPPORTED:
                 raise LookupFailed(

@@ -76,7 +76,8 @@ options:
       - URL of the application's icon. V("") removes the icon.
       - authentik 2025.12 and newer store it in the application's C(meta_icon) field (sent with the other fields).
         Older releases take it through a separate call (C(POST .../set_icon_url/)), so a change of the icon is one extra
-        request there.
+        request there. Which way applies is read from the application's own fields, or for a new application from
+        authentik's version (if the token may not read the version, from the created application).
       - The icon is compared loosely, because authentik may hand back a rewritten address (for example a signed URL
         from object storage). The values are compared without query string and fragment, and a server value that ends
         with the wanted URL's path counts as the same icon. So an icon never causes a change on every run.
@@ -188,6 +189,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.six.moves.urllib.parse import quote, urlsplit
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import (
+    UNKNOWN_VERSION,
     AuthentikClient,
     authentik_argument_spec,
     oidc_endpoints,
@@ -269,7 +271,7 @@ class Application(ManagedObject):
     def __init__(self, module, client):
         super(Application, self).__init__(module, client)
         self.provider = None  # the provider named by the provider option, once looked up
-        self.icon_separately = False
+        self.icon_separately = False  # True: set_icon_url; None: not known yet (see _icon_separately)
 
     def label(self):
         return "authentik application %r" % self.params["slug"]
@@ -297,8 +299,21 @@ class Application(ManagedObject):
             want["provider"] = self._provider_pk(p["provider"])
         if p.get("meta_icon") is not None:
             want["meta_icon"] = p["meta_icon"]
-            self.icon_separately = not self.client.at_least(2025, 12)
+            self.icon_separately = self._icon_separately(current)
         return want
+
+    def _icon_separately(self, current):
+        """Whether the icon needs its own call (``set_icon_url``, before 2025.12) or goes in the body.
+
+        An existing application tells by its fields (``meta_icon_url`` came with the writable
+        ``meta_icon``); for a new one the release decides, and None means "unknown, look at the
+        created application" (the version was not readable).
+        """
+        if current is not None:
+            return "meta_icon_url" not in current
+        if self.client.version() == UNKNOWN_VERSION:
+            return None
+        return not self.client.at_least(2025, 12)
 
     def _provider_pk(self, name):
         if name == "":
@@ -337,14 +352,22 @@ class Application(ManagedObject):
 
     def create(self, desired):
         body = dict(desired)
-        icon = body.pop("meta_icon", None) if self.icon_separately else None
+        icon = body.pop("meta_icon", None) if self.icon_separately is not False else None
         try:
             created = self.client.post("/core/applications/", body, what="create %s" % self.label())
         except ApiError as exc:
             raise self._explain(exc)
         if icon:
-            self._set_icon(created.get("slug") or desired["slug"], icon)
-            created = dict(created, meta_icon=icon)
+            if self.icon_separately is None:
+                # The release was not known: the new application's fields tell.
+                self.icon_separately = "meta_icon_url" not in created
+            slug = created.get("slug") or desired["slug"]
+            if self.icon_separately:
+                self._set_icon(slug, icon)
+                created = dict(created, meta_icon=icon)
+            else:
+                created = self.client.patch("/core/applications/%s/" % quote(slug, safe=""), {"meta_icon": icon},
+                                            what="set the icon of %s" % self.label())
         return created
 
     def update(self, current, changes, desired):

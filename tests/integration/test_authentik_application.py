@@ -250,3 +250,26 @@ def test_pagination_and_no_secret_at_vvvv(api, play):
     provider = next(p for p in api.authentik.state()["providers"] if p["name"] == "cf-provider")
     assert app_state(api)["provider"] == provider["pk"]
     assert_no_secret(result, provider["client_secret"])
+
+
+def test_icon_settles_when_the_version_cannot_be_read(api, play):
+    # A token that may not read the version: a new application's fields tell how to set the icon, and an
+    # existing application's fields tell it on every later run (no version read needed).
+    create_provider(api, "cf-provider")
+    for version, icon_call in (("2025.10.3", ("POST", "/api/v3/core/applications/%s/set_icon_url/")),
+                               ("2026.8.5", ("PATCH", "/api/v3/core/applications/%s/"))):
+        slug = "app-" + version.replace(".", "-")
+        api.authentik.config(version=version)
+        api.authentik.fault(method="GET", path="^/api/v3/admin/version/$", status=403, count=5,
+                            body={"detail": "You do not have permission to perform this action."})
+        api.authentik.clear_log()
+        args = dict(APP, slug=slug, provider="", meta_icon=ICON)
+        result = play(tasks=[task("app", APPLICATION, args), task("again", APPLICATION, args)])
+        assert result.rc == 0, result.output
+        assert result.task("app")["changed"] and not result.task("again")["changed"]
+        app_writes = [(m, p) for m, p, _b in writes(api)]
+        assert app_writes == [("POST", "/api/v3/core/applications/"), (icon_call[0], icon_call[1] % slug)], version
+        assert app_state(api, slug)["meta_icon"] == ICON
+        versions = [r for r in api.authentik.requests() if r["path"] == "/api/v3/admin/version/"]
+        assert len(versions) == 1, "only the create needed the version"
+        api.authentik.control("DELETE", "faults")
