@@ -327,8 +327,20 @@ class OAuth2Provider(ManagedObject):
         return "authentik OAuth2 provider %r" % self.params["name"]
 
     def find(self):
-        self._with_type = self.params["state"] == "present" and self.client.at_least(2026, 5)
-        return self.client.provider_by_name(self.params["name"])
+        current = self.client.provider_by_name(self.params["name"])
+        # grant_types and redirect_uri_type came with authentik 2026.5. An existing provider shows by its
+        # fields whether the server has them; only a new one needs the server's version.
+        if self.params["state"] != "present":
+            self._new_fields = False
+        elif current is not None:
+            self._new_fields = "grant_types" in current
+        else:
+            self._new_fields = self.client.at_least(2026, 5)
+        self._with_type = self._new_fields
+        return current
+
+    def _release(self):
+        return self.client._cache.get("version_text") or "a release before 2026.5 (its providers have no grant types)"
 
     def normalize(self, obj):
         out = {"name": obj.get("name")}
@@ -359,17 +371,17 @@ class OAuth2Provider(ManagedObject):
             if not self._with_type and any(isinstance(e, dict) and e.get("redirect_uri_type") == "logout"
                                            for e in p["redirect_uris"]):
                 raise LookupFailed("redirect_uri_type logout needs authentik 2026.5 or newer; this server runs %s. "
-                                   "Remove the logout entries" % (c._cache.get("version_text") or "an older release"))
+                                   "Remove the logout entries" % self._release())
             uris = normalize_redirect_uris(p["redirect_uris"], self._with_type)
             if not p["purge_redirect_uris"] and current is not None:
                 have = normalize_redirect_uris(current.get("redirect_uris"), self._with_type)
                 uris = have + [u for u in uris if u not in have]
             want["redirect_uris"] = uris
-        if c.at_least(2026, 5):
+        if self._new_fields:
             want["grant_types"] = sorted(p["grant_types"] if p.get("grant_types") is not None else DEFAULT_GRANT_TYPES)
         elif p.get("grant_types") is not None:
             raise LookupFailed("grant_types needs authentik 2026.5 or newer; this server runs %s. Remove the option"
-                               % (c._cache.get("version_text") or "an older release"))
+                               % self._release())
         return want
 
     def defaults(self):
