@@ -577,8 +577,8 @@ def flow_interface(app: "AuthentikApp", req: Request) -> Response:
         return not_found_page()
     body = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>authentik</title></head>"
             "<body><ak-flow-executor flowSlug=\"%s\"></ak-flow-executor></body></html>\n" % req.params["slug"])
-    return finish(session_for(app, req), Response(200, body, content_type="text/html; charset=utf-8",
-                                                   exact_content_type=True))
+    page = Response(200, body, content_type="text/html; charset=utf-8", exact_content_type=True)
+    return finish(session_for(app, req), page)
 
 
 # ---- handlers: flow executor -------------------------------------------------------------------
@@ -733,8 +733,8 @@ def executor_post(app: "AuthentikApp", req: Request, session: Session, flow: dic
     if stage == "consent":
         token = answer.get("token")
         if not isinstance(token, str) or not hmac.compare_digest(token, plan.consent_token or ""):
-            return executor_json(challenge(app, flow, plan, field_error("token", "Invalid consent token, re-showing prompt",
-                                                                         "invalid")))
+            refused = field_error("token", "Invalid consent token, re-showing prompt", "invalid")
+            return executor_json(challenge(app, flow, plan, refused))
         plan.index += 1
         return executor_redirect(flow["slug"], plan.query)
     return executor_get(app, session, flow, plan)
