@@ -45,6 +45,8 @@ options:
       - Name of the OAuth2/OpenID Connect provider the application uses (see
         M(idpbridge.authentik_cloudflare.authentik_provider_oauth2)).
       - V("") unbinds the provider. When not set, the binding is left as it is.
+      - In check mode, a provider that does not exist yet is assumed to be created by an earlier task of the play (with
+        a warning), so a whole play can be checked against an empty authentik; a real run fails.
     type: str
   group:
     description:
@@ -209,6 +211,7 @@ RESERVED_SLUGS = ("authorize", "token", "device", "userinfo", "introspect", "rev
 TEXT_FIELDS = ("name", "group", "policy_engine_mode", "meta_launch_url", "meta_description", "meta_publisher",
                "open_in_new_tab")
 OAUTH2_COMPONENT = "ak-provider-oauth2-form"
+PENDING = "(provider %r, not created yet)"  # stands for a provider's pk in check mode
 OAUTH2_MODEL = "authentik_providers_oauth2.oauth2provider"
 
 
@@ -319,6 +322,12 @@ class Application(ManagedObject):
         if name == "":
             return None
         provider = self.client.provider_by_name(name)
+        if provider is None and self.module.check_mode:
+            # In a check-mode run of a play, the task before this one only pretended to create the provider.
+            self.module.warn("The authentik OAuth2 provider %r does not exist; check mode assumes an earlier task creates "
+                             "it (a real run fails here if none does)" % name)
+            self.provider = {"pk": PENDING % name, "name": name, "issuer_mode": "per_provider"}
+            return self.provider["pk"]
         if provider is None:
             raise LookupFailed("No authentik OAuth2 provider is named %r; create it first (authentik_provider_oauth2) or "
                                "check the name under Applications > Providers" % name)

@@ -35,6 +35,8 @@ options:
     description:
       - Slug of the application the bindings belong to. It is looked up by slug with the detail endpoint.
       - With O(state=absent) (and no item present) a missing application is not an error, as it has no bindings.
+      - In check mode, an application that does not exist yet is assumed to be created by an earlier task of the play
+        (with a warning), so a whole play can be checked against an empty authentik; a real run fails.
     type: str
     required: true
   group:
@@ -332,6 +334,8 @@ class ApplicationBindings(ManagedSet):
         return "the policy bindings of authentik application %r" % self.slug
 
     def find_all(self):
+        if self.target is None:  # check mode, the application is not created yet: no bindings
+            return []
         found = self.client.paginate("/policies/bindings/", {"target": self.target, "ordering": "order"},
                                      what="list %s" % self.label())
         # The target filter is exact; keep only this application's bindings in case a server ignores it.
@@ -474,8 +478,13 @@ def main():
                 if module._diff:
                     result["diff"] = {"before": {}, "after": {}}
                 module.exit_json(**result)
-            raise LookupFailed("No authentik application has the slug %r; create it first (authentik_application) "
-                               "or check the slug under Applications > Applications" % p["application"])
+            if not module.check_mode:
+                raise LookupFailed("No authentik application has the slug %r; create it first (authentik_application) "
+                                   "or check the slug under Applications > Applications" % p["application"])
+            # In a check-mode run of a play, the task before this one only pretended to create the application.
+            module.warn("The authentik application %r does not exist; check mode assumes an earlier task creates it "
+                        "(a real run fails here if none does)" % p["application"])
+            application = {"pk": None, "slug": p["application"]}
         resource = ApplicationBindings(module, client, application)
         result = ensure_set(module, resource, exclusive=p["exclusive"])
     except (ApiError, LookupFailed, Refused) as exc:

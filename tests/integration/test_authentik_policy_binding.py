@@ -251,3 +251,28 @@ def test_pagination_of_the_bindings(api, play, app):
              and r["method"] == "GET"]
     assert pages == [["1"], ["2"], ["1"], ["2"]], "four bindings in two pages, then three in two pages"
     assert len(bindings_state(api, app["pk"])) == 3
+
+
+def test_check_mode_of_a_whole_play_from_empty(api, play):
+    # provider, application and binding in one check-mode play: the later tasks assume the earlier ones
+    from authentik_support import APPLICATION, CALLBACK, PROVIDER
+    tasks = [task("provider", PROVIDER, {"name": "cf-provider", "redirect_uris": [CALLBACK]}),
+             task("app", APPLICATION, {"slug": "cf-access", "provider": "cf-provider"}),
+             task("bind", BINDING, {"application": "cf-access", "group": ADMINS, "order": 10})]
+    checked = play(tasks=tasks, check=True, diff=True)
+    assert checked.rc == 0, checked.output
+    assert [checked.task(n)["changed"] for n in ("provider", "app", "bind")] == [True, True, True]
+    assert "check mode assumes an earlier task creates it" in checked.output
+    assert checked.task("app")["endpoints"]["jwks"].endswith("/application/o/cf-access/jwks/")
+    assert checked.task("bind")["actions"][0]["action"] == "create"
+    assert writes(api) == []
+    real = play(tasks=tasks, diff=True)
+    assert real.rc == 0, real.output
+    assert [real.task(n)["changed"] for n in ("provider", "app", "bind")] == [True, True, True]
+    assert real.task("bind")["diff"] == checked.task("bind")["diff"]
+    assert real.task("app")["endpoints"] == checked.task("app")["endpoints"]
+    # without check mode, a missing application or provider is an error
+    failing = play(tasks=[task("app", APPLICATION, {"slug": "other", "provider": "nope"}, ignore_errors=True),
+                          task("bind", BINDING, {"application": "nope", "group": ADMINS}, ignore_errors=True)])
+    assert failing.task("app")["msg"].startswith("No authentik OAuth2 provider is named 'nope'")
+    assert failing.task("bind")["msg"].startswith("No authentik application has the slug 'nope'")
