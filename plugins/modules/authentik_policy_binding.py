@@ -257,7 +257,9 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._en
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError
 
 KINDS = ("group", "user", "policy")
-INT32_MIN, INT32_MAX = -2 ** 31, 2 ** 31 - 1  # authentik stores order and timeout as 32-bit integers
+# authentik stores order and timeout as 32-bit integers
+INT32_MIN = -2 ** 31
+INT32_MAX = 2 ** 31 - 1
 ATTRIBUTES = ("order", "enabled", "negate", "timeout", "failure_result")
 # The option that sets each attribute: the binding's timeout is policy_timeout, since timeout is the HTTP timeout.
 OPTIONS = {"order": "order", "enabled": "enabled", "negate": "negate", "timeout": "policy_timeout",
