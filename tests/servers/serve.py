@@ -56,6 +56,9 @@ class Running:
             "cloudflare_url": self.cloudflare_url,
             "cloudflare_token": self.cloudflare_token,
             "account_id": self.account_id,
+            # a seeded authentik user who can sign in, for the demo's headless test sign-in
+            "authentik_test_username": self.authentik.app.test_username,
+            "authentik_test_password": self.authentik.app.test_password,
         }
 
     def stop(self) -> None:
