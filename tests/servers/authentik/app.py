@@ -12,7 +12,8 @@ Public API for tests and for other server modules (see oidc.py):
 ``app.flow_pk(slug)``, ``app.keypair_pk(name)``, ``app.scope_mapping_pk(managed_or_scope)``,
 ``app.group_pk(name)``, ``app.user_pk(username)``, ``app.policy_pk(name)``   seeded ids
 ``app.providers`` {pk: record}, ``app.applications`` {pk: record}, ``app.bindings`` {pk: record}
-``app.provider(pk_or_name)``, ``app.provider_by_client_id(client_id)``, ``app.provider_secret(pk_or_name)``
+``app.provider(pk_or_name)``, ``app.provider_by_client_id(client_id)``, ``app.provider_secret(pk_or_name_or_record)``
+``app.secrets`` {pk: record}: the Secret objects of the 2026.11 profile (a provider's client secret lives in one)
 ``app.application_by_slug(slug)``, ``app.application_for_provider(pk)``
 ``app.keypair_material(pk, need_private_key=False)``  -> keys.KeyMaterial (PEMs, kid, jwk, sign_rs256)
 ``app.signing_key`` the default ``authentik Self-signed Certificate`` material
@@ -66,6 +67,7 @@ DESIGNATIONS = ("authentication", "authorization", "invalidation", "enrollment",
                 "stage_configuration")
 KEY_TYPES = ("rsa", "ec", "ed25519", "ed448")
 DENIED_ACTIONS = ("message_continue", "message", "continue")
+SECRET_TYPES = ("text", "multiline", "file")
 
 PROVIDER_DEFAULTS: dict[str, Any] = {
     "authentication_flow": None,
@@ -207,6 +209,7 @@ class AuthentikApp(App):
         self.providers: dict[int, dict] = {}
         self.applications: dict[str, dict] = {}
         self.bindings: dict[str, dict] = {}
+        self.secrets: dict[str, dict] = {}
         self.app_list_cache: dict[int, list[str]] = {}
         self.provider_seq = 0
         self.seq = 0
@@ -226,6 +229,7 @@ class AuthentikApp(App):
         self.flows, self.keypairs, self.scope_mappings = {}, {}, {}
         self.groups, self.users, self.policies = {}, {}, {}
         self.providers, self.applications, self.bindings = {}, {}, {}
+        self.secrets = {}
         self.app_list_cache = {}
         self.provider_seq = 0
         self.seq = 0
@@ -285,6 +289,7 @@ class AuthentikApp(App):
                 self.profile = Profile(settings["version"])
             except ValueError as exc:
                 raise HTTPError(400, {"detail": str(exc)}) from exc
+            self.migrate_client_secrets()
         if "contract" in settings:
             if settings["contract"] not in ("enforce", "record"):
                 raise HTTPError(400, {"detail": "contract must be 'enforce' or 'record'"})
@@ -294,12 +299,16 @@ class AuthentikApp(App):
         return {
             "version": self.version,
             "features": self.profile.features(),
-            "providers": [self.render_provider(p) for p in self._sorted(self.providers.values(), "pk")],
+            # providers carry their client secret's value in every release (a test view, not an API answer)
+            "providers": [dict(self.render_provider(p), client_secret=self.provider_secret(p))
+                          for p in self._sorted(self.providers.values(), "pk")],
+            "secrets": [dict(self.render_secret(x), value=x["value"]) for x in self._sorted(self.secrets.values(), "name")],
             "applications": [self.render_application(a) for a in self._sorted(self.applications.values(), "slug")],
             "bindings": [self.render_binding(b) for b in self._sorted(self.bindings.values(), "seq")],
             "app_list_cache": dict((str(page), [self.applications[pk]["slug"] for pk in pks if pk in self.applications])
                                    for page, pks in sorted(self.app_list_cache.items())),
             "contract_models": contract.client_version(),
+            "contract_fields": dict((k, v) for k, v in contract.field_set(self.profile).items() if k != "models"),
             "contract_mode": self.contract_mode,
         }
 
@@ -360,11 +369,35 @@ class AuthentikApp(App):
     def provider_by_client_id(self, client_id: str) -> dict | None:
         return next((p for p in self.providers.values() if p["client_id"] == client_id), None)
 
-    def provider_secret(self, pk_or_name: int | str) -> str:
-        found = self.provider(pk_or_name)
+    def provider_secret(self, pk_or_name: int | str | dict) -> str:
+        """The provider's client secret: its Secret's value (2026.11) or its own column."""
+        found = pk_or_name if isinstance(pk_or_name, dict) else self.provider(pk_or_name)
         if found is None:
             raise KeyError("no provider %r" % (pk_or_name,))
-        return found["client_secret"]
+        secret = self.secrets.get(found.get("client_secret_ref") or "")
+        return secret["value"] if secret is not None else found["client_secret"]
+
+    def new_secret(self, name: str, value: str | None = None, kind: str = "text") -> dict:
+        """A Secret named ``name`` (or ``name (2)``, ...: names are unique) with a generated value unless given."""
+        taken = set(x["name"] for x in self.secrets.values())
+        candidate, suffix = name, 2
+        while candidate in taken:
+            candidate, suffix = "%s (%d)" % (name, suffix), suffix + 1
+        pk = str(uuid.uuid4())
+        self.secrets[pk] = {"pk": pk, "name": candidate, "type": kind, "managed": None,
+                            "value": generate_client_secret() if value is None else value,
+                            "created": _DATE, "last_updated": _DATE, "seq": self.next_seq()}
+        return self.secrets[pk]
+
+    def migrate_client_secrets(self) -> None:
+        """What the 2026.11 upgrade does: each provider's client secret moves into a Secret of its own
+        (named "<provider> client secret", empty values too: migration 0039_managed_secrets)."""
+        if not self.profile.has("oauth2.client_secret_ref"):
+            return
+        for record in self._sorted(self.providers.values(), "pk"):
+            if not record.get("client_secret_ref"):
+                record["client_secret_ref"] = self.new_secret("%s client secret" % record["name"],
+                                                              record["client_secret"])["pk"]
 
     def application_by_slug(self, slug: str) -> dict | None:
         return next((a for a in self.applications.values() if a["slug"] == slug), None)
@@ -511,6 +544,14 @@ class AuthentikApp(App):
         r("PUT", API + r"/policies/bindings/(?P<pk>[^/]+)/", self.binding_update)
         r("PATCH", API + r"/policies/bindings/(?P<pk>[^/]+)/", self.binding_update)
         r("DELETE", API + r"/policies/bindings/(?P<pk>[^/]+)/", self.binding_delete)
+        r("GET", API + r"/secrets/secrets/", self.secret_list)
+        r("POST", API + r"/secrets/secrets/", self.secret_create)
+        r("GET", API + r"/secrets/secrets/(?P<pk>[^/]+)/", self.secret_detail)
+        r("PUT", API + r"/secrets/secrets/(?P<pk>[^/]+)/", self.secret_update)
+        r("PATCH", API + r"/secrets/secrets/(?P<pk>[^/]+)/", self.secret_update)
+        r("DELETE", API + r"/secrets/secrets/(?P<pk>[^/]+)/", self.secret_delete)
+        r("GET", API + r"/secrets/secrets/(?P<pk>[^/]+)/view_value/", self.secret_view_value)
+        r("POST", API + r"/secrets/secrets/(?P<pk>[^/]+)/rotate/", self.secret_rotate)
         oidc.setup_routes(self)
 
     # ---- lists: filters, ordering, pagination ---------------------------------------------
@@ -758,6 +799,8 @@ class AuthentikApp(App):
                               for e in provider["redirect_uris"]],
             "backchannel_logout_uri": provider["logout_uri"],
             "jwks_sources": provider["jwt_federation_sources"],
+            "client_secret": self.provider_secret(provider),
+            "client_secret_ref": provider.get("client_secret_ref"),
         })
         return copy.deepcopy(dict((k, values[k]) for k in self.profile.fields(table)))
 
@@ -945,6 +988,7 @@ class AuthentikApp(App):
             "client_id": drf.Char(max_length=255, validators=[
                 unique("client_id", "OAuth2/OpenID Provider with this Client ID already exists.")]),
             "client_secret": drf.Char(allow_blank=True, max_length=255),
+            "client_secret_ref": drf.PrimaryKey(lambda pk: pk in self.secrets, allow_null=True),
             "access_code_validity": drf.Char(validators=[drf.duration_validator]),
             "access_token_validity": drf.Char(validators=[drf.duration_validator]),
             "refresh_token_validity": drf.Char(validators=[drf.duration_validator]),
@@ -970,7 +1014,11 @@ class AuthentikApp(App):
 
     def apply_provider(self, record: dict, data: dict) -> None:
         for key, value in data.items():
-            if key == "jwks_sources":
+            if key == "client_secret" and record.get("client_secret_ref") in self.secrets:
+                self.secrets[record["client_secret_ref"]]["value"] = value  # a downgraded 2026.11 provider
+            elif key == "client_secret_ref" and value is None:
+                continue  # an empty reference: keep the secret (a new provider gets a generated one)
+            elif key == "jwks_sources":
                 record["jwt_federation_sources"] = value
             elif key == "backchannel_logout_uri":
                 record["logout_uri"] = value
@@ -1004,8 +1052,15 @@ class AuthentikApp(App):
         items = self.search(req, items, ["name"])
         return self.paginated(req, self.ordered(req, items, ["name"]))
 
+    @staticmethod
+    def empty_reference_is_null(body: Any) -> Any:
+        """DRF's related fields read "" as null (an empty secret picker)."""
+        if isinstance(body, dict) and body.get("client_secret_ref") == "":
+            return dict(body, client_secret_ref=None)
+        return body
+
     def provider_create(self, req: Request) -> Response:
-        body = self.write_body(req)
+        body = self.empty_reference_is_null(self.write_body(req))
         data = self.checked_write(req, "oauth2", body, False,
                                   lambda b: self.run_fields(self.provider_fields(None), b, False))
         self.provider_seq += 1
@@ -1019,6 +1074,10 @@ class AuthentikApp(App):
             "seq": self.next_seq(),
         })
         self.apply_provider(record, data)
+        if self.profile.has("oauth2.client_secret_ref") and not record.get("client_secret_ref"):
+            # no secret given: authentik creates one with a generated value
+            record["client_secret_ref"] = self.new_secret("%s client secret" % record["name"])["pk"]
+            record["client_secret"] = ""
         self.providers[record["pk"]] = record
         return Response(201, self.render_provider(record))
 
@@ -1028,7 +1087,7 @@ class AuthentikApp(App):
     def provider_update(self, req: Request) -> Response:
         record = self.provider_or_404(req.params["pk"])
         partial = req.method == "PATCH"
-        body = self.write_body(req)
+        body = self.empty_reference_is_null(self.write_body(req))
         data = self.checked_write(req, "oauth2", body, partial,
                                   lambda b: self.run_fields(self.provider_fields(record), b, partial))
         self.apply_provider(record, data)
@@ -1279,3 +1338,88 @@ class AuthentikApp(App):
         del self.bindings[record["pk"]]
         self.clear_app_list_cache()  # pre_delete of a binding
         return Response(204)
+
+    # ---- secrets (2026.11) -----------------------------------------------------------------
+    def render_secret(self, secret: dict) -> dict:
+        return dict((k, copy.deepcopy(secret[k])) for k in self.profile.fields("secret"))
+
+    def secrets_api(self, req: Request) -> None:
+        """Before 2026.11 the route does not exist."""
+        if not self.profile.has("api.secrets"):
+            raise HTTPError(404, self.not_found_body(req))
+
+    def secret_or_404(self, req: Request) -> dict:
+        self.secrets_api(req)
+        try:
+            pk = str(uuid.UUID(req.params["pk"]))
+        except ValueError:
+            pk = ""
+        return self.detail_or_404(self.secrets, pk, "Secret")
+
+    def secret_fields(self, instance: dict | None) -> list[tuple[str, drf.Field]]:
+        def unique(value: Any) -> None:
+            for other in self.secrets.values():
+                if other["name"] == value and (instance is None or other["pk"] != instance["pk"]):
+                    raise drf.Invalid(["secret with this name already exists."])
+        spec: dict[str, drf.Field] = {
+            "name": drf.Char(required=True, validators=[unique]),
+            "type": drf.Choice(SECRET_TYPES),
+            "value": drf.Char(allow_blank=True, trim=False),
+        }
+        return [(name, spec[name]) for name in self.profile.writable("secret")]
+
+    def validate_secret(self, body: dict, instance: dict | None, partial: bool) -> dict:
+        data = self.run_fields(self.secret_fields(instance), body, partial)
+        if data.get("value") == "":
+            del data["value"]  # an empty value keeps (or, on create, generates) the value
+        kind = data.get("type", instance["type"] if instance else "text")
+        if instance is not None and kind != instance["type"]:
+            raise HTTPError(400, {"type": ["Type cannot be changed after creation."]})
+        if instance is None and kind != "text" and not data.get("value"):
+            raise HTTPError(400, {"value": ["A value is required for this type."]})
+        return data
+
+    def secret_list(self, req: Request) -> Response:
+        self.secrets_api(req)
+        items = [self.render_secret(x) for x in self.secrets.values()]
+        items = self.filter_exact(req, items, "name")
+        items = self.filter_choice(req, items, "type", SECRET_TYPES)
+        items = self.filter_exact(req, items, "managed")
+        items = self.search(req, items, ["name"])
+        return self.paginated(req, self.ordered(req, items, ["name"]))
+
+    def secret_create(self, req: Request) -> Response:
+        self.secrets_api(req)
+        body = self.write_body(req)
+        data = self.checked_write(req, "secret", body, False, lambda b: self.validate_secret(b, None, False))
+        secret = self.new_secret(data["name"], data.get("value"), data.get("type", "text"))
+        return Response(201, self.render_secret(secret))
+
+    def secret_detail(self, req: Request) -> Response:
+        return Response(200, self.render_secret(self.secret_or_404(req)))
+
+    def secret_update(self, req: Request) -> Response:
+        secret = self.secret_or_404(req)
+        partial = req.method == "PATCH"
+        body = self.write_body(req)
+        data = self.checked_write(req, "secret", body, partial, lambda b: self.validate_secret(b, secret, partial))
+        secret.update(data)
+        return Response(200, self.render_secret(secret))
+
+    def secret_delete(self, req: Request) -> Response:
+        secret = self.secret_or_404(req)
+        if any(p.get("client_secret_ref") == secret["pk"] for p in self.providers.values()):
+            # the reference is PROTECTed; authentik answers with the view's ValidationError
+            raise HTTPError(400, ["Secret is in use. Remove it from the objects referencing it first."])
+        del self.secrets[secret["pk"]]
+        return Response(204)
+
+    def secret_view_value(self, req: Request) -> Response:
+        return Response(200, {"value": self.secret_or_404(req)["value"]})
+
+    def secret_rotate(self, req: Request) -> Response:
+        secret = self.secret_or_404(req)
+        if secret["type"] != "text":
+            raise HTTPError(400, {"non_field_errors": ["Only text secrets can be rotated."]})
+        secret["value"] = generate_client_secret()
+        return Response(200, {"value": secret["value"]})

@@ -1,16 +1,26 @@
-"""Contract check of write bodies against the vendor's generated models.
+"""Contract check of write bodies against the vendor's generated models, per emulated release.
 
-The models come from the pinned ``authentik-client`` package (2026.8.5) and are imported on
-first use, so the server starts without the package; every write then gets the single
-contract error ``authentik-client not installed`` instead of passing unchecked.
+Two sources, both from ``authentik-client`` (the package authentik generates from its OpenAPI
+schema for every release):
+
+* the field sets of one client release per authentik series, derived once by
+  ``tools/authentik_client_fields.py`` and stored in ``client_fields.json`` next to this file
+  (request models: field names, required fields, types, enums, limits). ``field_set(profile)``
+  picks the series of the emulated release (the nearest older one for a series not stored);
+* the pinned ``authentik-client`` package (2026.8.5, tests/requirements.txt), imported on first
+  use, for a full pydantic validation when the emulated release is of that series. The server
+  starts without the package; every write then gets the single contract error
+  ``authentik-client not installed`` instead of passing unchecked.
 
 ``check_body(kind, body, partial, profile)`` returns a list of ``"<loc>: <message>"`` strings:
 
-* ``Model.model_validate(body)`` (never ``from_dict``, which turns absent nullable keys into
-  explicit nulls) for types, enums, lengths, required keys;
-* keys the model does not declare (authentik would silently ignore them, which usually
-  means a typo or a field the module thinks exists);
-* keys the emulated release does not know yet (or any more), also inside ``redirect_uris``.
+* keys the release does not know: either no client release has them (a typo, or a field the
+  module thinks exists) or the emulated one does not (yet, or any more). A real authentik
+  silently ignores unknown keys; the check flags them, so a module never sends a field the
+  server's release does not know. Also inside ``redirect_uris`` entries;
+* missing required keys, wrong types, values outside an enum, length and range limits: with the
+  pinned models (``Model.model_validate``, never ``from_dict``, which turns absent nullable keys
+  into explicit nulls) on the pinned series, with the stored field sets on every other series.
 """
 
 from __future__ import annotations
@@ -18,20 +28,27 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import json
+import re
 import sys
 import threading
 import types
 import uuid
+from pathlib import Path
 from typing import Any
 
-from tests.servers.authentik.versions import LEGACY_WRITABLE, Profile
+from tests.servers.authentik.versions import Profile
 
 NOT_INSTALLED = "authentik-client not installed"
+
+FIELDS_FILE = Path(__file__).with_name("client_fields.json")
+PINNED_SERIES = "2026.8"  # the series of the pinned authentik-client (tests/requirements.txt)
 
 MODEL_NAMES = {
     "oauth2": ("OAuth2ProviderRequest", "PatchedOAuth2ProviderRequest"),
     "application": ("ApplicationRequest", "PatchedApplicationRequest"),
     "binding": ("PolicyBindingRequest", "PatchedPolicyBindingRequest"),
+    "secret": ("SecretRequest", "PatchedSecretRequest"),  # 2026.11 (derived, no client release yet)
 }
 
 _LOCK = threading.Lock()
@@ -125,21 +142,131 @@ def _loc(parts: Any) -> str:
     return ".".join(str(p) for p in parts) or "body"
 
 
-def _legacy_type_errors(key: str, value: Any, kind: str) -> list[str]:
-    """Type checks for writable keys that only older releases have (not in the 2026.8.5 models)."""
-    if kind == "str":
-        return [] if isinstance(value, str) else ["%s: Input should be a valid string" % key]
-    if kind == "list[uuid]":
-        if not isinstance(value, list):
-            return ["%s: Input should be a valid list" % key]
-        errors = []
+# ---- stored field sets ---------------------------------------------------------------------------
+def _series_key(name: str) -> tuple[int, int]:
+    year, month = name.split(".")
+    return (int(year), int(month))
+
+
+def stored_series() -> dict[str, dict]:
+    """``{series: {"client", "derived"?, "models"}}`` from client_fields.json (``same_as`` resolved)."""
+    with _LOCK:
+        if "series" not in _STATE:
+            raw = json.loads(FIELDS_FILE.read_text(encoding="utf-8"))["series"]
+            resolved = {}
+            for name in sorted(raw, key=_series_key):
+                entry = dict(raw[name])
+                if "same_as" in entry:
+                    entry["models"] = resolved[entry.pop("same_as")]["models"]
+                resolved[name] = entry
+            _STATE["series"] = resolved
+        return _STATE["series"]
+
+
+def series_of(profile: Profile) -> str:
+    """The stored series for the emulated release: its own, else the nearest older one."""
+    wanted = profile.tuple[:2]
+    candidates = [name for name in stored_series() if _series_key(name) <= wanted]
+    return max(candidates, key=_series_key) if candidates else min(stored_series(), key=_series_key)
+
+
+def field_set(profile: Profile) -> dict:
+    """``{"series", "client", "derived", "models"}`` the contract of ``profile`` is checked against."""
+    name = series_of(profile)
+    entry = stored_series()[name]
+    return {"series": name, "client": entry.get("client"), "derived": entry.get("derived"),
+            "models": entry["models"]}
+
+
+def _source(fields: dict) -> str:
+    if fields["client"]:
+        return "authentik-client %s" % fields["client"]
+    return "the %s field set derived from authentik's source" % fields["series"]
+
+
+_PYDANTIC_TYPES = {"str": "a valid string", "bool": "a valid boolean", "int": "a valid integer",
+                   "uuid": "a valid UUID", "list": "a valid list", "object": "a valid dictionary"}
+
+
+def _value_errors(spec: dict, value: Any, loc: str, models: dict) -> list[str]:
+    """Type, enum and limit errors of one value against a stored field description."""
+    if value is None:
+        return [] if spec.get("nullable") else ["%s: Input should not be None" % loc]
+    kind = spec.get("type", "any")
+    if kind.startswith("model:"):
+        if not isinstance(value, dict):
+            return ["%s: Input should be a valid dictionary or instance of %s" % (loc, kind[6:])]
+        return _model_errors(kind[6:], value, False, models, loc + ".")
+    ok = {
+        "str": isinstance(value, str),
+        "bool": isinstance(value, bool),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "list": isinstance(value, list),
+        "object": isinstance(value, dict),
+        "any": True,
+    }.get(kind)
+    if kind == "uuid":
+        try:
+            ok = isinstance(value, str) and bool(uuid.UUID(value))
+        except ValueError:
+            ok = False
+    if not ok:
+        return ["%s: Input should be %s" % (loc, _PYDANTIC_TYPES.get(kind, kind))]
+    errors = []
+    if kind == "list":
         for index, item in enumerate(value):
-            try:
-                uuid.UUID(str(item))
-            except ValueError:
-                errors.append("%s.%d: Input should be a valid UUID" % (key, index))
-        return errors
-    return []
+            errors.extend(_value_errors(spec.get("items") or {}, item, "%s.%d" % (loc, index), models))
+    if "enum" in spec and value not in spec["enum"]:
+        errors.append("%s: Input should be %s" % (loc, " or ".join(repr(v) for v in spec["enum"])))
+    if isinstance(value, str):
+        if "min_length" in spec and len(value) < spec["min_length"]:
+            errors.append("%s: String should have at least %d characters" % (loc, spec["min_length"]))
+        if "max_length" in spec and len(value) > spec["max_length"]:
+            errors.append("%s: String should have at most %d characters" % (loc, spec["max_length"]))
+        if "pattern" in spec and not re.search(spec["pattern"], value):
+            errors.append("%s: String should match pattern %r" % (loc, spec["pattern"]))
+    if kind == "int":
+        if "ge" in spec and value < spec["ge"]:
+            errors.append("%s: Input should be greater than or equal to %d" % (loc, spec["ge"]))
+        if "le" in spec and value > spec["le"]:
+            errors.append("%s: Input should be less than or equal to %d" % (loc, spec["le"]))
+    return errors
+
+
+def _model_errors(model: str, body: dict, partial: bool, models: dict, prefix: str) -> list[str]:
+    """Required-field and per-value errors of ``body`` against a stored model (unknown keys apart)."""
+    fields = models.get(model) or {}
+    errors = []
+    if not partial:
+        for name, spec in sorted(fields.items()):
+            if spec.get("required") and name not in body:
+                errors.append("%s%s: Field required" % (prefix, name))
+    for key, value in body.items():
+        if key in fields:
+            errors.extend(_value_errors(fields[key], value, prefix + key, models))
+    return errors
+
+
+def _known_in_any_series(model: str) -> set[str]:
+    names: set[str] = set()
+    for entry in stored_series().values():
+        names.update(entry["models"].get(model) or {})
+    return names
+
+
+def _unknown_keys(keys: Any, known: set[str], pinned: set[str], model: str, loc: str, profile: Profile,
+                  fields: dict) -> list[str]:
+    errors = []
+    elsewhere = _known_in_any_series(model) | pinned
+    for key in keys:
+        if key in known:
+            continue
+        if key in elsewhere:
+            errors.append("%s%s: unknown field for authentik %s (%s has no such field; that release ignores it)"
+                          % (loc, key, profile.version, _source(fields)))
+        else:
+            errors.append("%s%s: unknown field (not in %s; authentik ignores it)" % (loc, key, model))
+    return errors
 
 
 def check_body(kind: str, body: Any, partial: bool, profile: Profile) -> list[str]:
@@ -148,45 +275,37 @@ def check_body(kind: str, body: Any, partial: bool, profile: Profile) -> list[st
     if models is None:
         return [NOT_INSTALLED]
     request_name, patched_name = MODEL_NAMES[kind]
-    model = models[patched_name if partial else request_name]
+    model_name = patched_name if partial else request_name
     if not isinstance(body, dict):
-        return ["body: %s expects a JSON object, got %s" % (model.__name__, type(body).__name__)]
+        return ["body: %s expects a JSON object, got %s" % (model_name, type(body).__name__)]
 
-    errors = []
-    known_here = set(profile.writable(kind))
-    legacy = LEGACY_WRITABLE.get(kind, {})
-    for key in body:
-        if key in known_here:
-            if key in legacy:
-                errors.extend(_legacy_type_errors(key, body[key], legacy[key]))
-            continue
-        if key in model.model_fields or key in legacy:
-            errors.append("%s: unknown field for authentik %s (that release ignores it)" % (key, profile.version))
-        else:
-            errors.append("%s: unknown field (not in %s; authentik ignores it)" % (key, model.__name__))
+    fields = field_set(profile)
+    stored = fields["models"]
+    pinned = models.get(model_name)
+    pinned_fields = set(pinned.model_fields) if pinned is not None else set()
+    known = set(stored.get(model_name) or {})
+    if kind in ("oauth2", "application", "binding"):
+        known &= set(profile.writable(kind))  # the emulated server must apply it too
+    errors = _unknown_keys(body, known, pinned_fields, model_name, "", profile, fields)
 
     if kind == "oauth2" and isinstance(body.get("redirect_uris"), list):
-        entry_model = models["RedirectURIRequest"]
-        entry_known = set(profile.writable("redirect_uri"))
+        entry_known = set(stored.get("RedirectURIRequest") or {}) & set(profile.writable("redirect_uri"))
+        entry_pinned = set(models["RedirectURIRequest"].model_fields)
         for index, entry in enumerate(body["redirect_uris"]):
-            if not isinstance(entry, dict):
-                continue
-            for key in entry:
-                if key in entry_known:
-                    continue
-                if key in entry_model.model_fields:
-                    errors.append("redirect_uris.%d.%s: unknown field for authentik %s (that release ignores it)"
-                                  % (index, key, profile.version))
-                else:
-                    errors.append("redirect_uris.%d.%s: unknown field (not in %s; authentik ignores it)"
-                                  % (index, key, entry_model.__name__))
+            if isinstance(entry, dict):
+                errors.extend(_unknown_keys(entry, entry_known, entry_pinned, "RedirectURIRequest",
+                                            "redirect_uris.%d." % index, profile, fields))
 
-    data = dict((k, v) for k, v in body.items() if k in model.model_fields)
-    try:
-        model.model_validate(data)
-    except models["ValidationError"] as exc:
-        for item in exc.errors():
-            errors.append("%s: %s" % (_loc(item.get("loc", ())), item.get("msg", "invalid")))
+    if fields["series"] == PINNED_SERIES and pinned is not None:
+        data = dict((k, v) for k, v in body.items() if k in pinned.model_fields)
+        try:
+            pinned.model_validate(data)
+        except models["ValidationError"] as exc:
+            for item in exc.errors():
+                errors.append("%s: %s" % (_loc(item.get("loc", ())), item.get("msg", "invalid")))
+    else:
+        data = dict((k, v) for k, v in body.items() if k in known)
+        errors.extend(_model_errors(model_name, data, partial, stored, ""))
     return errors
 
 

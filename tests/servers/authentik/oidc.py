@@ -435,7 +435,7 @@ def sign_jwt(app: "AuthentikApp", provider: dict, claims: dict, foreign: bool = 
     if material is None:
         header = {"alg": "HS256", "typ": "JWT"}
         signing_input = _jws_input(header, claims)
-        signature = hmac.new(provider["client_secret"].encode("utf-8"), signing_input, hashlib.sha256).digest()
+        signature = hmac.new(app.provider_secret(provider).encode("utf-8"), signing_input, hashlib.sha256).digest()
         return signing_input.decode("ascii") + "." + b64url(signature)
     header = {"alg": "RS256", "kid": material.kid, "typ": "JWT"}
     signing_input = _jws_input(header, claims)
@@ -774,7 +774,7 @@ def token(app: "AuthentikApp", req: Request) -> Response:
         # The test server emulates the authorization-code grant only.
         return token_error("unsupported_grant_type")
     if provider.get("client_type", "confidential") == "confidential" and not hmac.compare_digest(
-            provider["client_secret"].encode("utf-8"), client_secret.encode("utf-8")):
+            app.provider_secret(provider).encode("utf-8"), client_secret.encode("utf-8")):
         return token_error("invalid_client")  # the code stays usable (sample 30)
     raw_code = form.get("code", "")
     if not raw_code:

@@ -11,8 +11,16 @@ A field entry is ``(name, feature or None, writable)``. ``Profile(version)`` ans
 questions the server asks: ``has(feature)``, ``fields(table)`` (the keys a response carries, in
 order) and ``writable(table)`` (the keys a write body may carry for that release).
 
-Sources: the fact sheet (docs/authentik-api.md section 3) and the captured 2025.12.4 samples.
-Where they disagree the samples win (see ``app.meta_icon_themed_urls``).
+Sources: the fact sheet (docs/authentik-api.md section 3), the captured 2025.12.4 samples and
+the field sets of one ``authentik-client`` release per series (client_fields.json, written by
+tools/authentik_client_fields.py; the server tests compare these tables with them). Where the
+fact sheet and the samples disagree the samples win (see ``app.meta_icon_themed_urls``).
+
+2026.11 is not released. Its profile covers only what authentik's own source shows (main branch,
+Sep 2026): the provider's ``client_secret`` leaves the API for ``client_secret_ref``, a reference
+to a Secret object (authentik/providers/oauth2/migrations/0039_managed_secrets.py), and the
+secrets API under ``/secrets/secrets/`` with ``view_value`` and ``rotate``
+(authentik/crypto/secrets/api.py, urls.py). Everything else is 2026.8 behaviour.
 """
 
 from __future__ import annotations
@@ -25,6 +33,8 @@ OLDEST_SUPPORTED = (2024, 10)
 # Releases the tests exercise; any other YYYY.M[.P] >= 2024.10 works as well.
 KNOWN_VERSIONS = ("2024.10.5", "2024.12.3", "2025.2.4", "2025.4.1", "2025.6.4", "2025.8.4",
                   "2025.10.3", "2025.12.4", "2026.2.2", "2026.5.3", "2026.8.5")
+# Not released yet; emulated as far as authentik's source shows (see the module docstring).
+UNRELEASED_VERSIONS = ("2026.11.0",)
 
 # feature -> (since, until): present when since <= version < until (None = open end)
 FEATURES: dict[str, tuple[str | None, str | None]] = {
@@ -37,6 +47,9 @@ FEATURES: dict[str, tuple[str | None, str | None]] = {
     "oauth2.grant_types": ("2026.5", None),                # omitted on create -> stored as []
     "oauth2.redirect_uri_type": ("2026.5", None),          # per redirect_uris entry
     "setup_urls.dcr_registration": ("2026.8", None),
+    "oauth2.client_secret": (None, "2026.11"),             # a plain string field until 2026.8
+    "oauth2.client_secret_ref": ("2026.11", None),         # UUID of a Secret; auto-created when omitted
+    "api.secrets": ("2026.11", None),                      # /secrets/secrets/ (+ view_value, rotate)
     # Applications
     "app.slug_max_50": (None, "2025.12"),
     "app.set_icon_url": (None, "2025.12"),                 # POST .../set_icon_url/; 405 from 2025.12
@@ -73,7 +86,8 @@ PROVIDER_FIELDS: list[tuple[str, str | None, bool]] = PROVIDER_OBJ_FIELDS + [
     ("client_type", None, True),
     ("grant_types", "oauth2.grant_types", True),
     ("client_id", None, True),
-    ("client_secret", None, True),
+    ("client_secret", "oauth2.client_secret", True),
+    ("client_secret_ref", "oauth2.client_secret_ref", True),
     ("access_code_validity", None, True),
     ("access_token_validity", None, True),
     ("refresh_token_validity", None, True),
@@ -171,12 +185,15 @@ FLOW_FIELDS: list[tuple[str, str | None, bool]] = [
     ("authentication", None, True),
 ]
 
-# Writable keys that exist in some release but not in the pinned 2026.8.5 client models.
-LEGACY_WRITABLE = {
-    "oauth2": {"jwks_sources": "list[uuid]", "backchannel_logout_uri": "str"},
-    "application": {},
-    "binding": {},
-}
+# A Secret (2026.11): ``value`` is write-only, ``managed`` read-only
+SECRET_FIELDS: list[tuple[str, str | None, bool]] = [
+    ("pk", None, False),
+    ("name", None, True),
+    ("type", None, True),
+    ("managed", None, False),
+    ("created", None, False),
+    ("last_updated", None, False),
+]
 
 TABLES = {
     "oauth2": PROVIDER_FIELDS,
@@ -186,6 +203,7 @@ TABLES = {
     "setup_urls": SETUP_URL_FIELDS,
     "flow": FLOW_FIELDS,
     "provider_obj": PROVIDER_OBJ_FIELDS,
+    "secret": SECRET_FIELDS,
 }
 
 
@@ -235,6 +253,8 @@ class Profile:
         names = [name for name, feature, writable in TABLES[table] if writable and self._present(feature)]
         if table == "application" and self.has("app.meta_icon_writable"):
             names.insert(names.index("meta_launch_url") + 1, "meta_icon")
+        if table == "secret":
+            names.append("value")  # write-only
         return names
 
     def features(self) -> dict[str, bool]:
