@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Keep the role variable table in the role README in step with meta/argument_specs.yml.
 
     python tools/role_variables.py            # print the table

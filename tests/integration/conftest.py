@@ -9,8 +9,10 @@ Fixtures:
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,6 +44,8 @@ def collections_root() -> Path:
     target = root / "ansible_collections" / "idpbridge"
     target.mkdir(parents=True)
     (target / "authentik_cloudflare").symlink_to(REPO)
+    # The tree is only a link to the checkout: remove it when the test session ends.
+    atexit.register(shutil.rmtree, str(root), True)
     return root
 
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Start the authentik and Cloudflare API test servers on 127.0.0.1.
 
     python tests/servers/serve.py [--authentik-port N] [--cloudflare-port N] [--page-size N]
@@ -80,7 +79,7 @@ def start(authentik_port: int = 0, cloudflare_port: int = 0, page_size: int | No
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--authentik-port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--cloudflare-port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--page-size", type=int, default=None,
