@@ -528,7 +528,7 @@ def test_faults(ak):
     for attempt in range(2):
         resp = ak.get("/flows/instances/")
         assert resp.status_code == 429, attempt
-        assert resp.status_code == 429 and resp.headers["Retry-After"] == "2" and "detail" in resp.json()
+        assert resp.headers["Retry-After"] == "2" and "detail" in resp.json()
     assert ak.get("/flows/instances/").status_code == 200
     ak.control("POST", "faults", {"method": "POST", "path": "/providers/oauth2/", "status": 503})
     assert ak.post("/providers/oauth2/", ak.provider_body()).status_code == 503
