@@ -178,3 +178,17 @@ def test_playbook_by_fqcn_then_remove(api, play, book):
     gone = play(playbook="idpbridge.authentik_cloudflare.remove", vars={"cloudflare_access_name": "CF Book"})
     assert gone.rc == 0, gone.output
     assert all(p["name"] != "CF Book" for p in providers(api))
+
+
+def test_role_imported_with_tags_runs_under_those_tags(api, play):
+    tasks = [
+        {"name": "Something else in the play", "ansible.builtin.debug": {"msg": "not selected"}, "tags": ["other"]},
+        {"name": "Connect", "ansible.builtin.import_role": {"name": ROLE}, "tags": ["sso"],
+         "vars": {"cloudflare_access_name": "CF Tagged"}},
+    ]
+    tagged = play(tasks, args=["--tags", "sso"])
+    assert tagged.rc == 0, tagged.output
+    assert any(p["name"] == "CF Tagged" for p in providers(api))
+    assert "not selected" not in tagged.stdout
+    skipped = play(tasks, args=["--skip-tags", "sso", "--check"])
+    assert skipped.rc == 0 and skipped.changed == 0, skipped.output
