@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Derive the request-body field sets of several ``authentik-client`` releases, once, for the tests.
 
 The authentik test server checks every write body against the client release that matches the
@@ -273,8 +272,8 @@ def render(data: dict) -> str:
         lines.append("  %s: {" % json.dumps(name))
         for key in ("client", "derived"):
             if key in entry:
-                lines.append("   %s: %s%s" % (json.dumps(key), json.dumps(entry[key]),
-                                               "," if "models" in entry or "same_as" in entry else ""))
+                comma = "," if "models" in entry or "same_as" in entry else ""
+                lines.append("   %s: %s%s" % (json.dumps(key), json.dumps(entry[key]), comma))
         if "same_as" in entry:
             lines.append('   "same_as": %s' % json.dumps(entry["same_as"]))
             lines.append("  }%s" % ("," if index < len(names) - 1 else ""))

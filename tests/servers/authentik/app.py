@@ -142,7 +142,7 @@ _DATE = "2026-11-28T17:33:10.573906Z"
 
 def generate_id(length: int = 40) -> str:
     """authentik's ``generate_id``: random ``[A-Za-z0-9]``."""
-    return "".join(secrets.choice(ALPHANUMERIC) for _ in range(length))
+    return "".join(secrets.choice(ALPHANUMERIC) for _index in range(length))
 
 
 def generate_client_secret() -> str:
@@ -1270,8 +1270,8 @@ class AuthentikApp(App):
             for other in self.bindings.values():
                 if instance is not None and other["pk"] == instance["pk"]:
                     continue
-                if (other["policy"], other["target"], other["order"]) == (merged["policy"], merged["target"],
-                                                                           merged["order"]):
+                mine = (merged["policy"], merged["target"], merged["order"])
+                if (other["policy"], other["target"], other["order"]) == mine:
                     raise HTTPError(400, {"non_field_errors": ["The fields policy, target, order must make a unique set."]})
         return data
 
