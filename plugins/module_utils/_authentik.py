@@ -7,7 +7,8 @@
 # at any time without notice. Do not import it from other collections.
 
 """authentik resources: the client, its errors and pages, lookups by name or slug, versions,
-and the OIDC endpoint URLs of a provider."""
+client secrets (a string field up to 2026.8, a Secret object from 2026.11) and the OIDC endpoint
+URLs of a provider."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -35,6 +36,38 @@ DEFAULT_INVALIDATION_FLOW = "default-provider-invalidation-flow"
 DEFAULT_SIGNING_KEY = "authentik Self-signed Certificate"
 
 SCOPE_MANAGED_PREFIX = "goauthentik.io/providers/oauth2/scope-"
+
+# 2026.11 (not released when this was written; read from authentik's source): a provider's client
+# secret is a Secret object. The provider holds its UUID (client_secret_ref; "secret" in earlier
+# development snapshots), the value is read through the Secret's view_value endpoint.
+SECRETS_PATH = "/secrets/secrets/"
+SECRET_REF_KEYS = ("client_secret_ref", "secret")
+
+
+def release_text(version):
+    """``(2025, 10, 0)`` -> ``"2025.10"``."""
+    return "%d.%d" % tuple(version[:2])
+
+
+def needs_release(what, minimum, running, hint="Remove the option"):
+    """The ``LookupFailed`` for an option the server's release cannot honour, naming the minimum release."""
+    return LookupFailed("%s needs authentik %s or newer; this server runs %s. %s"
+                        % (what, release_text(minimum), running, hint))
+
+
+def too_old(running):
+    return LookupFailed("authentik %s is older than %s, the oldest release this collection supports; upgrade authentik"
+                        % (running, release_text(OLDEST_SUPPORTED)))
+
+
+def secret_ref_key(provider):
+    """The key under which ``provider`` (an API object) references its Secret (2026.11), or None."""
+    if not isinstance(provider, dict) or "client_secret" in provider:
+        return None
+    for key in SECRET_REF_KEYS:
+        if key in provider:
+            return key
+    return None
 
 
 def authentik_argument_spec():
@@ -126,6 +159,10 @@ class AuthentikClient(ApiClient):
                         "(intent API) that has not expired")
             if "not provided" in message:
                 return "Give an authentik API token with the token option or AUTHENTIK_TOKEN"
+            if path.startswith(SECRETS_PATH) or (API_PREFIX + SECRETS_PATH) in path:
+                return ("Reading or setting a client secret (authentik 2026.11 keeps it in a Secret object) needs the "
+                        "permissions Can view Secret, View secret's value and, to set it, Rotate secret's value on that "
+                        "Secret; use a superuser token or grant them")
             if "permission" in message.lower():
                 return ("The token's user lacks a permission on this kind of object; use a superuser token or grant the "
                         "permissions listed in the collection's README")
@@ -172,12 +209,46 @@ class AuthentikClient(ApiClient):
             self._cache["version"] = version_tuple(text) if text else UNKNOWN_VERSION
             self._cache["version_text"] = text
             if text and self._cache["version"][:2] < OLDEST_SUPPORTED:
-                raise LookupFailed(
-                    "authentik %s is older than 2024.10, the oldest release this collection supports; upgrade authentik" % text)
+                raise too_old(text)
         return self._cache["version"]
 
     def at_least(self, *wanted):
         return self.version() >= tuple(wanted) + (0,) * (3 - len(wanted))
+
+    def running(self, fallback):
+        """How messages name the server's release: its version when read, else ``fallback``."""
+        return self._cache.get("version_text") or fallback
+
+    # ---- client secrets ------------------------------------------------------------------
+    def secret_value(self, ref, what="read a client secret"):
+        """The value of the Secret ``ref`` (2026.11), read once per run through its view_value endpoint."""
+        def load():
+            body = self.get("%s%s/view_value/" % (SECRETS_PATH, quote(str(ref), safe="")), what=what)
+            return (body or {}).get("value") if isinstance(body, dict) else None
+        return self._cached(("secret-value", str(ref)), load)
+
+    def set_secret_value(self, ref, value, what="set a client secret"):
+        """Give the Secret ``ref`` a new value (every object that references it uses the new value)."""
+        self.patch("%s%s/" % (SECRETS_PATH, quote(str(ref), safe="")), {"value": value}, what=what)
+        self._cache[("secret-value", str(ref))] = value
+
+    def create_secret(self, name, value, what="create a client secret"):
+        """A new text Secret; returns its pk."""
+        return self.post(SECRETS_PATH, {"name": name, "type": "text", "value": value}, what=what)["pk"]
+
+    def provider_secret(self, provider, what=None):
+        """A provider's client secret: its own field up to 2026.8, its Secret's value from 2026.11.
+
+        None when the provider has neither (no secret attached)."""
+        if not isinstance(provider, dict):
+            return None
+        if "client_secret" in provider:
+            return provider.get("client_secret")
+        key = secret_ref_key(provider)
+        ref = provider.get(key) if key else None
+        if not ref:
+            return None
+        return self.secret_value(ref, what=what or "read the client secret of OAuth2 provider %r" % provider.get("name"))
 
     # ---- cached lookups ------------------------------------------------------------------
     def _cached(self, key, loader):

@@ -21,6 +21,10 @@ description:
   - A provider can back only one application. When the provider named by O(provider) is already bound to another
     application, the module fails before writing anything and names that application.
   - Once an OAuth2 provider is bound, the module returns the OIDC endpoints Cloudflare Access needs.
+  - Works with authentik 2024.10 and newer. Fields a release does not have are never sent and never compared (such as
+    the read-only C(pbm_uuid) of 2026.8); an option a release cannot honour fails and names the release it needs. The
+    application's own fields tell which release the server runs; the version is read only for a new application
+    whose icon or O(meta_hide) is set.
 author:
   - idpbridge maintainers (@idpbridge)
 extends_documentation_fragment:
@@ -84,6 +88,12 @@ options:
         from object storage). The values are compared without query string and fragment, and a server value that ends
         with the wanted URL's path counts as the same icon. So an icon never causes a change on every run.
     type: str
+  meta_hide:
+    description:
+      - Whether the application is hidden from the users' library (it still works for sign-ins).
+        When not set, it is left as it is.
+      - Needs authentik 2026.5 or newer.
+    type: bool
   public_url:
     description:
       - The base URL users' browsers and Cloudflare reach authentik at, used to build RV(endpoints). Defaults to O(url),
@@ -194,6 +204,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._au
     UNKNOWN_VERSION,
     AuthentikClient,
     authentik_argument_spec,
+    needs_release,
     oidc_endpoints,
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
@@ -213,6 +224,7 @@ TEXT_FIELDS = ("name", "group", "policy_engine_mode", "meta_launch_url", "meta_d
 OAUTH2_COMPONENT = "ak-provider-oauth2-form"
 PENDING = "(provider %r, not created yet)"  # stands for a provider's pk in check mode
 OAUTH2_MODEL = "authentik_providers_oauth2.oauth2provider"
+META_HIDE_SINCE = (2026, 5)
 
 
 def _icon_parts(value):
@@ -288,6 +300,8 @@ class Application(ManagedObject):
             out[key] = obj.get(key)
         out["provider"] = obj.get("provider")
         out["meta_icon"] = current_icon(obj, self.params.get("meta_icon"))
+        if "meta_hide" in obj:
+            out["meta_hide"] = obj["meta_hide"]
         return out
 
     def desired(self, current):
@@ -303,7 +317,19 @@ class Application(ManagedObject):
         if p.get("meta_icon") is not None:
             want["meta_icon"] = p["meta_icon"]
             self.icon_separately = self._icon_separately(current)
+        if p.get("meta_hide") is not None:
+            if not self._has_meta_hide(current):
+                raise needs_release("meta_hide", META_HIDE_SINCE, self.client.running(
+                    "a release before 2026.5 (its applications have no meta_hide)"))
+            want["meta_hide"] = p["meta_hide"]
         return want
+
+    def _has_meta_hide(self, current):
+        """Whether the server's applications have ``meta_hide`` (2026.5): their own fields tell, else the
+        version (assumed to be the newest when the token may not read it)."""
+        if current is not None:
+            return "meta_hide" in current
+        return self.client.at_least(*META_HIDE_SINCE)
 
     def _icon_separately(self, current):
         """Whether the icon needs its own call (``set_icon_url``, before 2025.12) or goes in the body.
@@ -450,6 +476,7 @@ def main():
         meta_publisher=dict(type="str"),
         open_in_new_tab=dict(type="bool"),
         meta_icon=dict(type="str"),
+        meta_hide=dict(type="bool"),
         public_url=dict(type="str"),
         state=dict(type="str", default="present", choices=["present", "absent"]),
     )

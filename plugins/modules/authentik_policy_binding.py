@@ -20,6 +20,9 @@ description:
   - Either one binding (O(group), O(user) or O(policy)) or a list of them (O(bindings)); with O(exclusive=true) the
     list is exactly the bindings the application ends up with.
   - The application's bindings are listed once per run (all pages) and compared as a set.
+  - Works with authentik 2024.10 and newer; the bindings API is the same in every release it supports. Only the
+    attributes above are sent and compared, never fields only some releases have (such as C(expires) and C(expiring)
+    of 2026.8).
   - If authentik holds several bindings for the same group, user or policy on the application, they are collapsed;
     the one closest to the wanted settings is kept (and updated if needed) and the others are deleted. Such
     duplicates have no meaning of their own, and collapsing them keeps the module converging. RV(actions) names

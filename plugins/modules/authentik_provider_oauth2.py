@@ -19,6 +19,14 @@ description:
   - Only the options you set are compared, and an update sends only the fields that differ (PATCH).
   - The client secret is never returned and never shown in a diff; read it with
     M(idpbridge.authentik_cloudflare.authentik_provider_oauth2_info) in a task with C(no_log) when another system needs it.
+  - Works with authentik 2024.10 and newer. Fields a release does not have are never sent and never compared; an option
+    a release cannot honour fails and names the release it needs. Which fields the server has is read from an
+    existing provider's own fields; only a new provider needs the server's version (C(GET /api/v3/admin/version/), once
+    per run). A server older than 2024.10 is refused.
+  - "From authentik 2026.11 (not released when this module was written; its behaviour is taken from authentik's
+    source), the client secret is a Secret object the provider references (C(client_secret_ref)). The module then
+    reads and sets the secret through that object (C(/api/v3/secrets/secrets/)), behind the same O(client_secret)
+    option; see the notes."
 author:
   - idpbridge maintainers (@idpbridge)
 extends_documentation_fragment:
@@ -51,6 +59,9 @@ options:
     description:
       - The client secret. When not set, authentik generates one on create and it is kept afterwards.
       - Changing it rotates the secret; RV(secret_changed) then tells the next task to hand the new one on.
+      - With authentik 2026.11 and newer the value lives in the Secret object the provider references. Comparing it
+        reads the value (C(view_value)); a new value is written to that Secret, so every object that shares the
+        Secret gets it too. A new provider gets a Secret that authentik creates, which then receives the value.
     type: str
   redirect_uris:
     description:
@@ -97,9 +108,10 @@ options:
   grant_types:
     description:
       - Grant types the provider allows. Sent only to authentik 2026.5 and newer, which has the field; older releases allow
-        the usual grants without it.
+        the usual grants without it. Setting the option for an older release fails.
       - When not set, authentik 2026.5 and newer get V([authorization_code, refresh_token]), because a provider created
         without grant types rejects every login.
+      - V(urn:ietf:params:oauth:grant-type:token-exchange) needs authentik 2026.8 or newer.
     type: list
     elements: str
     choices:
@@ -138,6 +150,21 @@ options:
     description:
       - How long a refresh token is valid, such as V(days=30).
     type: str
+  logout_uri:
+    description:
+      - The URL authentik calls (back-channel) or sends the browser to (front-channel) when a user logs out.
+        V("") removes it. When not set, it is left as it is.
+      - Needs authentik 2025.8 or newer. authentik 2025.8 has only back-channel logout and stores the URL in its
+        C(backchannel_logout_uri) field; 2025.10 and newer store it in C(logout_uri), with O(logout_method).
+    type: str
+  logout_method:
+    description:
+      - How authentik tells the application about a logout. When not set, it is left as it is (authentik's default is
+        V(backchannel)).
+      - V(frontchannel) needs authentik 2025.10 or newer. V(backchannel) needs 2025.8 or newer; 2025.8 has no such
+        field, back-channel being the only method there, so nothing is sent for it.
+    type: str
+    choices: [backchannel, frontchannel]
   public_url:
     description:
       - The base URL users' browsers and Cloudflare reach authentik at, used to build RV(endpoints). Defaults to O(url),
@@ -146,6 +173,16 @@ options:
 notes:
   - The OIDC endpoints that depend on the application (issuer, JWKS, discovery, end session) are returned once an
     application is bound to the provider; see M(idpbridge.authentik_cloudflare.authentik_application).
+  - "What each authentik release gets: 2024.10 to 2025.6 neither grant types nor logout settings; 2025.8 the logout URL
+    as C(backchannel_logout_uri); 2025.10 and newer C(logout_uri) and C(logout_method); 2026.5 and newer
+    C(grant_types) (always sent) and a C(redirect_uri_type) per redirect URI (C(logout) entries need 2026.5)."
+  - "authentik 2026.11 (client secrets in Secret objects) is supported as far as authentik's source showed it when
+    this module was written: the provider's reference C(client_secret_ref) (C(secret) in earlier development
+    snapshots, also understood), C(GET /api/v3/secrets/secrets/<uuid>/view_value/) to read a value and
+    C(PATCH /api/v3/secrets/secrets/<uuid>/) to set one. The token then needs the permissions Can view Secret, View
+    secret's value and Rotate secret's value on the provider's Secret (authentik's initial permissions cover secrets
+    it creates with a provider only when configured so). The module never attaches another existing Secret, and
+    deleting the provider leaves its Secret in place (System > Secrets)."
 seealso:
   - module: idpbridge.authentik_cloudflare.authentik_application
   - module: idpbridge.authentik_cloudflare.authentik_provider_oauth2_info
@@ -220,7 +257,9 @@ client_id:
   type: str
   sample: qOhGlpPILx0ChBY9wx994Bs0Ldq2KkqVjkT76Z1h
 secret_changed:
-  description: Whether this run set a new client secret (on create or on rotation), so the other side must be updated.
+  description:
+    - Whether this run set a new client secret (on create or on rotation), so the other side must be updated.
+    - With authentik 2026.11 and newer, a new provider gets a Secret authentik creates; that counts as a new secret too.
   returned: always
   type: bool
   sample: false
@@ -251,9 +290,14 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import (
+    OLDEST_SUPPORTED,
+    UNKNOWN_VERSION,
     AuthentikClient,
     authentik_argument_spec,
+    needs_release,
     oidc_endpoints,
+    release_text,
+    secret_ref_key,
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
     LookupFailed,
@@ -262,6 +306,13 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._en
 )
 
 DEFAULT_GRANT_TYPES = ["authorization_code", "refresh_token"]
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+# the first release with each field (or behaviour) the module handles
+GRANT_TYPES_SINCE = (2026, 5)
+TOKEN_EXCHANGE_SINCE = (2026, 8)
+BACKCHANNEL_LOGOUT_SINCE = (2025, 8)    # backchannel_logout_uri (2025.8 only)
+LOGOUT_URI_SINCE = (2025, 10)           # logout_uri + logout_method
+SECRET_OBJECT_SINCE = (2026, 11)        # client_secret_ref to a Secret
 DURATION = re.compile(r"^(?:(?:weeks|days|hours|minutes|seconds|milliseconds|microseconds)=\d+(?:\.\d+)?;?)+$")
 VALIDITIES = ("access_code_validity", "access_token_validity", "refresh_token_validity")
 CREDENTIAL_MAX = 255
@@ -318,6 +369,55 @@ def check_credentials(params):
         raise ValueError("client_secret must be at most %d characters long, got %d" % (CREDENTIAL_MAX, len(secret)))
 
 
+class Capabilities:
+    """What the server's release has, from an existing provider's fields or, for a new one, its version.
+
+    ``grant_types``: grant types and per-URI types (2026.5); ``logout``: the logout field, None,
+    ``"backchannel_logout_uri"`` (2025.8) or ``"logout_uri"`` (2025.10); ``secret_ref``: the key of
+    the Secret reference (2026.11) or None when the secret is a plain field; ``known``: whether the
+    release is known (False: a new provider on a server whose version could not be read, treated
+    as the newest).
+    """
+
+    def __init__(self, grant_types, logout, secret_ref, known=True):
+        self.grant_types = grant_types
+        self.logout = logout
+        self.secret_ref = secret_ref
+        self.known = known
+
+    @classmethod
+    def from_object(cls, obj):
+        if "invalidation_flow" not in obj:
+            # Providers got an invalidation flow with 2024.10; without one the server is older.
+            raise LookupFailed("This authentik is older than %s, the oldest release this collection supports (its OAuth2 "
+                               "providers have no invalidation flow); upgrade authentik" % release_text(OLDEST_SUPPORTED))
+        logout = "logout_uri" if "logout_uri" in obj else (
+            "backchannel_logout_uri" if "backchannel_logout_uri" in obj else None)
+        return cls("grant_types" in obj, logout, secret_ref_key(obj))
+
+    @classmethod
+    def from_version(cls, version):
+        logout = "logout_uri" if version >= LOGOUT_URI_SINCE else (
+            "backchannel_logout_uri" if version >= BACKCHANNEL_LOGOUT_SINCE else None)
+        return cls(version >= GRANT_TYPES_SINCE, logout,
+                   "client_secret_ref" if version >= SECRET_OBJECT_SINCE else None, version != UNKNOWN_VERSION)
+
+
+def logout_wanted(params, capabilities, running):
+    """The logout fields to send for ``logout_uri``/``logout_method``; raise when the release cannot have them."""
+    uri, method = params.get("logout_uri"), params.get("logout_method")
+    if uri is None and method is None:
+        return {}
+    if capabilities.logout == "logout_uri":
+        return dict((k, v) for k, v in (("logout_uri", uri), ("logout_method", method)) if v is not None)
+    if method == "frontchannel":
+        raise needs_release("logout_method frontchannel", LOGOUT_URI_SINCE, running)
+    if capabilities.logout == "backchannel_logout_uri":
+        # 2025.8: back-channel is the only method, so logout_method backchannel needs nothing sent
+        return {"backchannel_logout_uri": uri} if uri is not None else {}
+    raise needs_release("logout_uri" if uri is not None else "logout_method", BACKCHANNEL_LOGOUT_SINCE, running)
+
+
 class OAuth2Provider(ManagedObject):
     kind = "OAuth2 provider"
     result_key = "provider"
@@ -328,30 +428,36 @@ class OAuth2Provider(ManagedObject):
 
     def find(self):
         current = self.client.provider_by_name(self.params["name"])
-        # grant_types and redirect_uri_type came with authentik 2026.5. An existing provider shows by its
-        # fields whether the server has them; only a new one needs the server's version.
+        # The provider's own fields show what the server's release has; only a new one needs the version.
         if self.params["state"] != "present":
-            self._new_fields = False
+            self.caps = Capabilities(False, None, None)
         elif current is not None:
-            self._new_fields = "grant_types" in current
+            self.caps = Capabilities.from_object(current)
         else:
-            self._new_fields = self.client.at_least(2026, 5)
+            self.caps = Capabilities.from_version(self.client.version())
+        self._new_fields = self.caps.grant_types
         self._with_type = self._new_fields
         return current
 
     def _release(self):
-        return self.client._cache.get("version_text") or "a release before 2026.5 (its providers have no grant types)"
+        """The server's release for messages (its version when read, else what its provider's fields show)."""
+        return self.client.running("a release before 2026.5 (its providers have no grant types)")
 
     def normalize(self, obj):
         out = {"name": obj.get("name")}
         for key in PLAIN_FIELDS + ("client_id", "client_secret", "authorization_flow", "invalidation_flow",
-                                   "authentication_flow", "signing_key"):
+                                   "authentication_flow", "signing_key", "logout_uri", "logout_method",
+                                   "backchannel_logout_uri"):
             if key in obj:
                 out[key] = obj[key]
         out["property_mappings"] = sorted(obj.get("property_mappings") or [])
         out["redirect_uris"] = normalize_redirect_uris(obj.get("redirect_uris"), self._with_type)
         if "grant_types" in obj:
             out["grant_types"] = sorted(obj.get("grant_types") or [])
+        key = secret_ref_key(obj)
+        if key and self.params.get("client_secret") is not None and obj.get(key) and obj.get("pk") is not None:
+            # 2026.11: compare the value of the Secret the provider references (read only when asked for)
+            out["client_secret"] = self.client.provider_secret(obj)
         return out
 
     def desired(self, current):
@@ -370,8 +476,8 @@ class OAuth2Provider(ManagedObject):
         if p.get("redirect_uris") is not None:
             if not self._with_type and any(isinstance(e, dict) and e.get("redirect_uri_type") == "logout"
                                            for e in p["redirect_uris"]):
-                raise LookupFailed("redirect_uri_type logout needs authentik 2026.5 or newer; this server runs %s. "
-                                   "Remove the logout entries" % self._release())
+                raise needs_release("redirect_uri_type logout", GRANT_TYPES_SINCE, self._release(),
+                                    "Remove the logout entries")
             uris = normalize_redirect_uris(p["redirect_uris"], self._with_type)
             if not p["purge_redirect_uris"] and current is not None:
                 have = normalize_redirect_uris(current.get("redirect_uris"), self._with_type)
@@ -379,9 +485,13 @@ class OAuth2Provider(ManagedObject):
             want["redirect_uris"] = uris
         if self._new_fields:
             want["grant_types"] = sorted(p["grant_types"] if p.get("grant_types") is not None else DEFAULT_GRANT_TYPES)
+            if TOKEN_EXCHANGE in want["grant_types"] and not c.at_least(*TOKEN_EXCHANGE_SINCE):
+                raise needs_release("grant type %s" % TOKEN_EXCHANGE, TOKEN_EXCHANGE_SINCE, self._release())
         elif p.get("grant_types") is not None:
-            raise LookupFailed("grant_types needs authentik 2026.5 or newer; this server runs %s. Remove the option"
-                               % self._release())
+            raise needs_release("grant_types", GRANT_TYPES_SINCE, self._release())
+        want.update(logout_wanted(p, self.caps, self.client.running(
+            "a release before 2025.10 (its providers have no logout_uri)" if self.caps.logout else
+            "a release before 2025.8 (its providers have no logout URI)")))
         return want
 
     def defaults(self):
@@ -396,10 +506,37 @@ class OAuth2Provider(ManagedObject):
     def create(self, desired):
         body = dict(desired)
         body.setdefault("redirect_uris", [])
-        return self.client.post("/providers/oauth2/", body, what="create %s" % self.label())
+        secret = body.pop("client_secret", None) if self.caps.secret_ref or not self.caps.known else None
+        created = self.client.post("/providers/oauth2/", body, what="create %s" % self.label())
+        if secret is not None:
+            if secret_ref_key(created):
+                # 2026.11: authentik created a Secret for the provider; it gets the value asked for
+                self._set_secret(created, secret)
+            elif "client_secret" in created:
+                # the version was not readable and the server turned out to have the plain field
+                created = self.client.patch("/providers/oauth2/%d/" % created["pk"], {"client_secret": secret},
+                                            what="set the client secret of %s" % self.label())
+        return created
+
+    def _set_secret(self, provider, value):
+        """Write a new client secret into the Secret the provider references (2026.11); one without gets its own."""
+        key = secret_ref_key(provider)
+        ref = provider.get(key)
+        what = "set the client secret of %s" % self.label()
+        if ref:
+            self.client.set_secret_value(ref, value, what=what)
+            return provider
+        ref = self.client.create_secret("%s client secret" % self.params["name"], value, what=what)
+        return self.client.patch("/providers/oauth2/%d/" % provider["pk"], {key: ref}, what=what)
 
     def update(self, current, changes, desired):
-        return self.client.patch("/providers/oauth2/%d/" % current["pk"], dict(changes), what="update %s" % self.label())
+        body = dict(changes)
+        updated = current
+        if self.caps.secret_ref and "client_secret" in body:
+            updated = self._set_secret(current, body.pop("client_secret"))
+        if body:
+            updated = self.client.patch("/providers/oauth2/%d/" % current["pk"], body, what="update %s" % self.label())
+        return updated
 
     def delete(self, current):
         self.client.delete("/providers/oauth2/%d/" % current["pk"], what="delete %s" % self.label())
@@ -441,6 +578,8 @@ def main():
         access_code_validity=dict(type="str"),
         access_token_validity=dict(type="str", no_log=False),
         refresh_token_validity=dict(type="str", no_log=False),
+        logout_uri=dict(type="str"),
+        logout_method=dict(type="str", choices=["backchannel", "frontchannel"]),
         public_url=dict(type="str"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)

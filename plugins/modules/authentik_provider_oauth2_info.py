@@ -20,6 +20,9 @@ description:
     O(include_secret=true). Such a task must run with C(no_log: true): the module refuses to return a secret otherwise,
     so that it cannot end up in the output, a log or a callback by accident."
   - Without O(include_secret), the client secret is masked like everywhere else.
+  - With authentik 2026.11 and newer the client secret is a Secret object the provider references; with
+    O(include_secret=true) its value is read through the Secret's C(view_value) endpoint (one request per provider),
+    which needs the permissions Can view Secret and View secret's value on it.
 author:
   - idpbridge maintainers (@idpbridge)
 extends_documentation_fragment:
@@ -139,13 +142,14 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._au
     AuthentikClient,
     authentik_argument_spec,
     oidc_endpoints,
+    secret_ref_key,
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
     LookupFailed,
     fail,
     sanitize,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError, validate_base_url
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import MASK, ApiError, validate_base_url
 
 SECRET_KEYS = frozenset(("client_secret",))
 
@@ -153,9 +157,15 @@ NO_LOG_NEEDED = ("include_secret=true returns the client secret in clear, so thi
                  "add it to the task (the module read nothing)")
 
 
-def describe_provider(provider, public_url, include_secret):
-    """A provider as this module returns it: with its application slug and endpoints, secret masked if asked."""
+def describe_provider(provider, public_url, include_secret, secret=None):
+    """A provider as this module returns it: with its application slug and endpoints, secret masked if asked.
+
+    ``secret`` is the value of the Secret a 2026.11 provider references (read only with ``include_secret``).
+    """
     out = dict(provider) if include_secret else sanitize(provider, SECRET_KEYS)
+    key = secret_ref_key(provider)
+    if key and provider.get(key):
+        out["client_secret"] = secret if include_secret else MASK
     slug = provider.get("assigned_application_slug")
     out["application"] = slug
     out["endpoints"] = oidc_endpoints(public_url, slug, provider.get("issuer_mode") or "per_provider")
@@ -188,12 +198,16 @@ def main():
             found = client.paginate("/providers/oauth2/", {"ordering": "name"}, what="list the OAuth2 providers")
     except (ApiError, LookupFailed) as exc:
         fail(module, exc)
-    providers = [describe_provider(item, public, p["include_secret"]) for item in found]
+    try:
+        secrets = [client.provider_secret(item) if p["include_secret"] else None for item in found]
+    except ApiError as exc:
+        fail(module, exc)
+    providers = [describe_provider(item, public, p["include_secret"], secret) for item, secret in zip(found, secrets)]
     result = {"changed": False, "providers": providers, "found": bool(providers)}
     if p.get("name") is not None:
         result["provider"] = providers[0] if providers else {}
         if p["include_secret"] and providers:
-            result["client_secret"] = found[0].get("client_secret")
+            result["client_secret"] = secrets[0]
         result["msg"] = ("authentik OAuth2 provider %r found" if providers else
                          "authentik OAuth2 provider %r does not exist") % p["name"]
     else:

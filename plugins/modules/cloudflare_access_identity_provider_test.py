@@ -600,12 +600,22 @@ class LoginMethodTest:
         if not given:
             self.report.skip("client_secret", "Cloudflare never returns the secret; give client_secret to compare it")
             return
-        theirs = self.provider.get("client_secret") or ""
+        try:
+            theirs = self.provider_secret() or ""
+        except ApiError as exc:
+            self.report.fail("client_secret", "could not read the provider's client secret: %s" % self.redact(str(exc)))
+            return
         if hmac.compare_digest(given.encode("utf-8"), theirs.encode("utf-8")):
             self.report.ok("client_secret", "the client secret given equals the provider's")
         else:
             self.report.fail("client_secret", "the client secret given (the one Cloudflare holds) differs from the "
                                               "provider's; set the same secret on both sides")
+
+    def provider_secret(self):
+        """The provider's client secret: a field up to authentik 2026.8, a Secret object's value from 2026.11."""
+        secret = self.ak.provider_secret(self.provider)
+        self.redact.add(secret)
+        return secret
 
     def requested_scopes(self):
         scopes = self.config.get("scopes")
@@ -660,7 +670,7 @@ class LoginMethodTest:
             return
         secret = self.p.get("client_secret")
         if not secret and self.provider is not None:
-            secret = self.provider.get("client_secret")
+            secret = self.provider_secret()
             self.redact.add(secret)
         flow = HeadlessSignIn(self.http, self.config["auth_url"], self.config["client_id"], self.callback,
                               self.requested_scopes(), username, password, pkce=bool(self.config.get("pkce_enabled")))
