@@ -66,7 +66,7 @@ def main() -> int:
              ("remove again", ["-e", "state=absent"])]
     rows = []
     try:
-        for _ in range(args.runs):
+        for repeat in range(args.runs):
             for name, extra in steps:
                 started = time.monotonic()
                 proc = subprocess.run([playbook, str(tmp / "play.yml")] + extra, env=env, capture_output=True, text=True,
@@ -77,13 +77,13 @@ def main() -> int:
                     return 1
                 ak = counts(running.authentik.url, info["authentik_token"])
                 cf = counts(running.cloudflare.url, info["cloudflare_token"])
-                rows.append({"step": name, "authentik_reads": ak[0], "authentik_writes": ak[1],
+                rows.append({"repeat": repeat + 1, "step": name, "authentik_reads": ak[0], "authentik_writes": ak[1],
                              "cloudflare_reads": cf[0], "cloudflare_writes": cf[1], "seconds": round(took, 2)})
     finally:
         running.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%-13s %15s %16s %17s %18s %8s" % ("step", "authentik reads", "authentik writes", "cloudflare reads",
-                                              "cloudflare writes", "seconds"))
+    header = ("step", "authentik reads", "authentik writes", "cloudflare reads", "cloudflare writes", "seconds")
+    print("%-13s %15s %16s %17s %18s %8s" % header)
     for row in rows:
         print("%-13s %15d %16d %17d %18d %8.2f" % (row["step"], row["authentik_reads"], row["authentik_writes"],
                                                    row["cloudflare_reads"], row["cloudflare_writes"], row["seconds"]))
