@@ -83,13 +83,8 @@ def merge(base, changes):
     return out
 
 
-class ManagedObject:
-    """What the engine needs to know about one kind of API object.
-
-    Subclasses set ``kind`` (a label for messages), ``result_key`` (the key of the object in the
-    module result) and ``secret_keys``, and implement the methods below. ``find`` and ``desired``
-    may raise ``LookupFailed``; every method may raise ``ApiError``.
-    """
+class _Managed:
+    """What every managed thing has: the module, its client, its parameters and a label."""
 
     kind = "object"
     result_key = "object"
@@ -100,10 +95,18 @@ class ManagedObject:
         self.client = client
         self.params = module.params
 
-    # -- identity ------------------------------------------------------------------------
     def label(self):
-        """How messages name the object, e.g. "OAuth2 provider 'cf-access'"."""
+        """How messages name the thing, e.g. "OAuth2 provider 'cf-access'"."""
         raise NotImplementedError
+
+
+class ManagedObject(_Managed):
+    """What the engine needs to know about one kind of API object.
+
+    Subclasses set ``kind`` (a label for messages), ``result_key`` (the key of the object in the
+    module result) and ``secret_keys``, and implement the methods below. ``find`` and ``desired``
+    may raise ``LookupFailed``; every method may raise ``ApiError``.
+    """
 
     def find(self):
         """The current object as the API returns it, or None."""
@@ -233,27 +236,16 @@ def fail(module, exc):
     module.fail_json(**kwargs)
 
 
-class ManagedSet:
+class ManagedSet(_Managed):
     """A set of API objects reconciled together, such as the policy bindings of one application.
 
     Members are told apart by an identity (a hashable value, e.g. ``("group", "<uuid>")``).
     ``ensure_set()`` lists the members once, matches them to the wanted items and plans
     creates, partial updates and deletes; check mode, diff and sanitising behave as in
-    ``ensure()``.
+    ``ensure()``. ``label()`` names the set, e.g. "the policy bindings of application 'x'".
     """
 
-    kind = "object"
     result_key = "objects"
-    secret_keys = frozenset()
-
-    def __init__(self, module, client):
-        self.module = module
-        self.client = client
-        self.params = module.params
-
-    def label(self):
-        """How messages name the set, e.g. "the policy bindings of application 'x'"."""
-        raise NotImplementedError
 
     def find_all(self):
         """Every current member, as the API returns them (one listing, all pages)."""
