@@ -48,14 +48,11 @@ except ImportError:
     HAS_CRYPTOGRAPHY = False
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
 
-REQUESTS_IMPORT_ERROR = None
 try:
     import requests
     from requests.exceptions import RequestException, SSLError
-    HAS_REQUESTS = True
 except ImportError:
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+    pass  # _http.HAS_REQUESTS tells; modules fail with missing_required_lib before using it
 
 # The ID token signatures Cloudflare Access accepts from an OIDC login method.
 ACCEPTED_ALGS = ("RS256", "ES256")

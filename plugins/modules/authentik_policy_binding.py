@@ -426,8 +426,9 @@ class ApplicationBindings(ManagedSet):
         return out
 
 
-def main():
-    item_spec = dict(
+def binding_fields():
+    """The options of one binding, the same at the top level and in each item of ``bindings``."""
+    return dict(
         group=dict(type="str"),
         user=dict(type="str"),
         policy=dict(type="str"),
@@ -436,19 +437,16 @@ def main():
         negate=dict(type="bool"),
         policy_timeout=dict(type="int"),
         failure_result=dict(type="bool"),
-        state=dict(type="str", choices=["present", "absent"]),
     )
+
+
+def main():
+    item_spec = binding_fields()
+    item_spec["state"] = dict(type="str", choices=["present", "absent"])
     argument_spec = authentik_argument_spec()
+    argument_spec.update(binding_fields())
     argument_spec.update(
         application=dict(type="str", required=True),
-        group=dict(type="str"),
-        user=dict(type="str"),
-        policy=dict(type="str"),
-        order=dict(type="int"),
-        enabled=dict(type="bool"),
-        negate=dict(type="bool"),
-        policy_timeout=dict(type="int"),
-        failure_result=dict(type="bool"),
         bindings=dict(type="list", elements="dict", options=item_spec,
                       mutually_exclusive=[["group", "user", "policy"]],
                       required_one_of=[["group", "user", "policy"]]),

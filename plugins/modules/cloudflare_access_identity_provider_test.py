@@ -264,6 +264,8 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cl
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
     ApiError,
     Redactor,
     validate_base_url,
@@ -272,8 +274,6 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._oi
     ACCEPTED_ALGS,
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
     HeadlessSignIn,
     HttpFailure,
     JwtError,
