@@ -16,6 +16,7 @@ IDPB_TOOLING=(
     "antsibull-changelog==0.36.0"
     "ansible-builder==3.2.0"
     "ansible-runner==2.4.3"
+    "matplotlib==3.11.2"
 )
 # name | Python versions to try, in order | ansible-core requirement | extra: "tooling" or ""
 IDPB_VENV_SPECS=(
