@@ -24,6 +24,7 @@ import json
 import re
 import time
 import traceback
+from email.utils import parsedate_tz, mktime_tz
 
 from ansible.module_utils.six.moves.urllib.parse import urlencode, urlsplit
 
@@ -39,6 +40,13 @@ except ImportError:
 
 
 RETRY_STATUSES = frozenset((429, 502, 503, 504))
+# Retried for reads (and idempotent writes) only: a 500 may be a passing fault, but a create that got one
+# may have been applied.
+RETRY_READ_STATUSES = frozenset((500,))
+# Answers after which the server may have applied a create (it failed while or after doing it).
+MAYBE_APPLIED_STATUSES = frozenset((500, 502, 504))
+MAYBE_APPLIED_NOTE = ("the server may have applied it before failing; a rerun looks the object up first, "
+                      "adopts it and does not create it twice")
 IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"))
 MASK = "********"
 
@@ -102,14 +110,19 @@ def validate_base_url(url, option):
     return url.rstrip("/")
 
 
-def _retry_after_seconds(value):
-    """Seconds from a Retry-After header (delta-seconds form); None when absent or unreadable."""
+def _retry_after_seconds(value, now=None):
+    """Seconds from a Retry-After header (delta-seconds or HTTP-date form); None when absent or unreadable."""
     if value is None:
         return None
+    text = str(value).strip()
     try:
-        return max(0.0, float(str(value).strip()))
+        return max(0.0, float(text))
     except ValueError:
+        pass
+    parsed = parsedate_tz(text)
+    if parsed is None:
         return None
+    return max(0.0, mktime_tz(parsed) - (time.time() if now is None else now))
 
 
 class ApiClient:
@@ -217,7 +230,8 @@ class ApiClient:
             else:
                 status = response.status_code
                 self.calls.append((method, path, status))
-                if status in RETRY_STATUSES and (status == 429 or status == 503 or method in IDEMPOTENT_METHODS):
+                if (status in RETRY_STATUSES and (status == 429 or status == 503 or method in IDEMPOTENT_METHODS)) \
+                        or (status in RETRY_READ_STATUSES and method in IDEMPOTENT_METHODS):
                     reason = "HTTP %d" % status
                     wait = _retry_after_seconds(response.headers.get("Retry-After"))
                     error_text = None
@@ -252,6 +266,8 @@ class ApiClient:
         message, codes = self.parse_error(status, body)
         if note:
             message = "%s (%s)" % (message, note)
+        if method not in IDEMPOTENT_METHODS and status in MAYBE_APPLIED_STATUSES:
+            message = "%s (%s)" % (message, MAYBE_APPLIED_NOTE)
         message += _tries(retried)
         raise self._error(what, method, shown_path, status, message, codes=codes)
 

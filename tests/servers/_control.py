@@ -7,7 +7,12 @@ log, the same fault injection and the same ``/_test/`` control interface:
 ``GET  /_test/requests``   every request seen (method, path, query, status, contract errors)
 ``POST /_test/reset``      back to the seeded state; clears the log and pending faults
 ``POST /_test/faults``     ``{"method", "path" (regex), "status", "retry_after", "delay",
-                           "drop", "count", "body"}``: misbehave for the next N matches
+                           "drop", "count", "body"}``: misbehave for the next N matches; also
+                           ``"lost"`` (perform the request, then drop the connection unanswered),
+                           ``"hold"`` (seconds to keep a lost answer back, or to wait before
+                           answering; ended early by ``DELETE /_test/faults``), ``"skip"`` (let
+                           the first N matches through), ``"headers"`` and ``"content_type"``
+                           of an injected answer (HTML pages, challenge pages)
 ``POST /_test/config``     change settings at run time (for example ``{"page_size": 2}``)
 
 The control interface needs the same bearer token as the API itself.
@@ -105,6 +110,11 @@ class Fault:
     delay: float = 0.0
     drop: bool = False
     body: Any = None
+    lost: bool = False
+    hold: float = 0.0
+    skip: int = 0
+    headers: dict = field(default_factory=dict)
+    content_type: str | None = None
 
 
 Handler = Callable[[Request], Response]
@@ -123,6 +133,7 @@ class App:
         self.routes: list[tuple[str, re.Pattern, Handler]] = []
         self.log: list[dict[str, Any]] = []
         self.faults: list[Fault] = []
+        self.released = threading.Event()  # set to end every hold at once
         self.base_url = ""  # set by the server once it is bound
         self.setup_routes()
         self.reset_state()
@@ -196,7 +207,7 @@ class App:
             with self.lock:
                 self.reset_state()
                 self.log.clear()
-                self.faults.clear()
+                self.release_holds()
             return Response(204)
         if req.method == "POST" and action == "faults":
             spec = req.json() or {}
@@ -212,11 +223,16 @@ class App:
                         delay=float(item.get("delay", 0)),
                         drop=bool(item.get("drop", False)),
                         body=item.get("body"),
+                        lost=bool(item.get("lost", False)),
+                        hold=float(item.get("hold", 0)),
+                        skip=int(item.get("skip", 0)),
+                        headers=dict(item.get("headers") or {}),
+                        content_type=item.get("content_type"),
                     ))
             return Response(204)
         if req.method == "DELETE" and action == "faults":
             with self.lock:
-                self.faults.clear()
+                self.release_holds()
             return Response(204)
         if req.method == "POST" and action == "config":
             self.configure(req.json() or {})
@@ -228,6 +244,17 @@ class App:
     def dump_state(self) -> Any:
         return {}
 
+    def release_holds(self) -> None:
+        """Drop pending faults and end every hold now (call with the lock held)."""
+        self.faults.clear()
+        self.released.set()
+        self.released = threading.Event()
+
+    def hold(self, seconds: float) -> None:
+        """Wait ``seconds``, or less when the faults are cleared meanwhile."""
+        if seconds > 0:
+            self.released.wait(seconds)
+
     def take_fault(self, req: Request) -> Fault | None:
         with self.lock:
             for fault in self.faults:
@@ -235,6 +262,9 @@ class App:
                     continue
                 if not fault.path.search(req.path):
                     continue
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
                 fault.count -= 1
                 if fault.count <= 0:
                     self.faults.remove(fault)
@@ -291,6 +321,12 @@ def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
             if fault is not None:
                 if fault.delay:
                     time.sleep(fault.delay)
+                if fault.lost:
+                    self._lose(req, fault)
+                    return
+                if fault.hold:
+                    app.record(req, 0, "held")
+                    app.hold(fault.hold)
                 if fault.drop:
                     app.record(req, 0, "dropped")
                     try:
@@ -300,13 +336,13 @@ def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
                     self.close_connection = True
                     return
                 if fault.status:
-                    headers = {}
+                    headers = dict(fault.headers)
                     if fault.retry_after is not None:
                         headers["Retry-After"] = fault.retry_after
                     body = fault.body if fault.body is not None else app.fault_body(fault.status)
                     app.record(req, int(fault.status), "injected")
                     self._send(Response(int(fault.status), body, headers=headers,
-                                        content_type=app.json_content_type))
+                                        content_type=fault.content_type or app.json_content_type))
                     return
             try:
                 with app.lock:
@@ -319,6 +355,21 @@ def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
                 resp.content_type = app.json_content_type
             app.record(req, resp.status)
             self._send(resp)
+
+        def _lose(self, req: Request, fault: Fault) -> None:
+            """Perform the request, log it, keep the answer back for ``hold`` s, then drop it."""
+            try:
+                with app.lock:
+                    resp = app.dispatch(req)
+            except HTTPError as exc:
+                resp = exc.response
+            app.record(req, resp.status, "lost")
+            app.hold(fault.hold)
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self.close_connection = True
 
         def _send(self, resp: Response) -> None:
             payload = resp.encode()

@@ -1,0 +1,93 @@
+"""What the reliability tests share: running the role, counting objects on both servers, secrets."""
+
+from __future__ import annotations
+
+ROLE = "idpbridge.authentik_cloudflare.cloudflare_access"
+FQCN = "idpbridge.authentik_cloudflare."
+TEST_USER = "idpbridge-tester"
+TEST_PASSWORD = "tst-pw-Kq7Vd2Lm9Xr4Bz8Wn3"  # seeded in the authentik test server
+
+
+def role_task(name, **role_vars):
+    task = {"name": "Run the role", "ansible.builtin.include_role": {"name": ROLE},
+            "vars": dict({"cloudflare_access_name": name, "cloudflare_access_verify": False}, **role_vars)}
+    return task
+
+
+def fast(task, timeout=None, retries=None):
+    """``task`` in a block whose module_defaults set timeout/retries for both APIs' modules."""
+    options = {}
+    if timeout is not None:
+        options["timeout"] = timeout
+    if retries is not None:
+        options["retries"] = retries
+    return {"name": "With short timeouts", "module_defaults": {"group/" + FQCN + "authentik": options,
+                                                              "group/" + FQCN + "cloudflare": options},
+            "block": [task]}
+
+
+def objects(api, name):
+    """(providers, applications, login methods) named after ``name`` on the test servers."""
+    ak = api.authentik.state()
+    slug = slugify(name)
+    providers = [p for p in ak["providers"] if p["name"] == name]
+    apps = [a for a in ak.get("applications", []) if a.get("slug") == slug]
+    idps = login_methods(api, name)
+    return len(providers), len(apps), len(idps)
+
+
+def objects_text(api, name):
+    return "authentik %d/%d, Cloudflare %d" % objects(api, name)
+
+
+def login_methods(api, name):
+    state = api.cloudflare.state()
+    found = []
+    for scope, items in state["identity_providers"].items():
+        if api.info["account_id"] in scope:
+            found.extend(i for i in items if i["name"] == "authentik (%s)" % name)
+    return found
+
+
+def provider_secret(api, name):
+    for provider in api.authentik.state()["providers"]:
+        if provider["name"] == name:
+            return provider.get("client_secret")
+    return None
+
+
+def slugify(name):
+    import re
+    return re.sub(r"^-|-$", "", re.sub(r"[^a-z0-9]+", "-", name.lower()))
+
+
+def writes(api):
+    """(authentik writes, Cloudflare writes) seen since the last log clear."""
+    return len(api.authentik.writes()), len(api.cloudflare.writes())
+
+
+def clear(api):
+    api.authentik.clear_log()
+    api.cloudflare.clear_log()
+
+
+def message(result):
+    """The failure message of the first failed task of a run, or ''."""
+    for record in result.results:
+        if record["status"] == "failed":
+            return record["result"].get("msg") or ""
+    return ""
+
+
+def secrets_of(api):
+    """Every secret value the run must never show: tokens, client secrets, the test password."""
+    values = {api.info["authentik_token"], api.info["cloudflare_token"], TEST_PASSWORD}
+    for provider in api.authentik.state()["providers"]:
+        if provider.get("client_secret"):
+            values.add(provider["client_secret"])
+    for items in api.cloudflare.state()["identity_providers"].values():
+        for item in items:
+            secret = (item.get("config") or {}).get("client_secret")
+            if secret and len(secret) > 8:
+                values.add(secret)
+    return values
