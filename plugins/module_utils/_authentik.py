@@ -116,6 +116,7 @@ class AuthentikClient(ApiClient):
     """The authentik REST API (``/api/v3``)."""
 
     api_name = "authentik"
+    url_option = "the url option (AUTHENTIK_URL; the role's cloudflare_access_authentik_url)"
 
     def __init__(self, module):
         if not HAS_REQUESTS:

@@ -170,6 +170,9 @@ def api_base_url(url):
     return base
 
 
+LOOPBACK_HOSTS = ("localhost", "::1")
+
+
 def check_url(value, option):
     """Raise ``ValueError`` unless ``value`` is an absolute http(s) URL."""
     if not isinstance(value, str) or not value or re.search(r"\s", value):
@@ -178,6 +181,9 @@ def check_url(value, option):
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("%s must be an absolute https:// URL such as https://auth.example.com/application/o/token/, "
                          "got %r" % (option, value))
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS and not parts.hostname.startswith("127."):
+        raise ValueError("%s must be an https:// URL: Cloudflare reaches it over the internet, and plain http is accepted "
+                         "for 127.0.0.1 and localhost (test servers) only; got %r" % (option, value))
 
 
 # ---- errors -----------------------------------------------------------------------------------
@@ -203,6 +209,9 @@ def format_errors(errors):
     return "; ".join(parts), codes
 
 
+CHALLENGE_MESSAGE = "a Cloudflare challenge page (bot protection), not an API answer"
+
+
 def is_not_enabled(message):
     text = (message or "").lower()
     return "not_enabled" in text or "access is not enabled" in text
@@ -224,6 +233,7 @@ class CloudflareClient(ApiClient):
     """The Cloudflare API v4 with one account or zone scope."""
 
     api_name = "Cloudflare"
+    url_option = "api_url (CLOUDFLARE_API_URL; the role's cloudflare_access_cloudflare_api_url)"
 
     def __init__(self, base_url, headers, scope, auth_kind="token", **kwargs):
         super(CloudflareClient, self).__init__(base_url, headers, **kwargs)
@@ -253,6 +263,8 @@ class CloudflareClient(ApiClient):
     def parse_error(self, status, body):
         if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
             return format_errors(body["errors"])
+        if isinstance(body, str) and re.search(r"Just a moment|challenge-platform|cf-chl|Attention Required", body):
+            return CHALLENGE_MESSAGE, []
         return super(CloudflareClient, self).parse_error(status, body)
 
     def credentials_hint(self):
@@ -266,6 +278,9 @@ class CloudflareClient(ApiClient):
         codes = [_api_code(c) for c in codes or []]
         if is_not_enabled(api_message):
             return not_enabled_hint(self.scope)
+        if api_message == CHALLENGE_MESSAGE:
+            return ("Check api_url (CLOUDFLARE_API_URL; the role's cloudflare_access_cloudflare_api_url): it must be the API, "
+                    "%s, not a site behind Cloudflare; a proxy between here and the API can cause this too" % DEFAULT_API_URL)
         if status == 403 and CODE_AUTH in codes:
             if method in ("GET", "HEAD"):
                 needed = "'%s' (or '%s')" % (READ_PERMISSION, WRITE_PERMISSION)
@@ -274,9 +289,12 @@ class CloudflareClient(ApiClient):
             if self.auth_kind == "legacy":
                 return ("The user of this global API key may not do this on %s: it needs the Access role that includes %s"
                         % (self.scope, needed))
-            return ("The API token lacks a permission: it needs the account permission %s for %s (the account that "
-                    "holds the login methods must be included in the token's account resources); edit the token under "
-                    "My Profile > API Tokens" % (needed, self.scope))
+            return ("The API token lacks a permission, or the %s id is wrong: Cloudflare answers the same for an id that "
+                    "exists nowhere. Check %s_id (CLOUDFLARE_ACCOUNT_ID for an account; the role's "
+                    "cloudflare_access_cloudflare_account_id) against the dashboard, and that the token has the account "
+                    "permission %s for %s (the account that holds the login methods must be included in the token's "
+                    "account resources; edit the token under My Profile > API Tokens)"
+                    % (self.scope.kind, self.scope.kind, needed, self.scope))
         if status == 401 or CODE_BAD_TOKEN in codes or CODE_UNKNOWN_KEY in codes or CODE_VERIFY_BAD_TOKEN in codes:
             return self.credentials_hint()
         if CODE_BAD_HEADERS in codes:

@@ -132,6 +132,7 @@ class ApiClient:
     """
 
     api_name = "API"
+    url_option = "the URL option"  # how messages name the option that holds the base URL
     backoff_base = 1.0          # seconds before the first retry; doubles each time
     backoff_max = 30.0          # one wait is never longer than this
     retry_budget = 120.0        # all waits of one request together stay under this
@@ -261,6 +262,10 @@ class ApiClient:
     def _finish(self, response, method, shown_path, ok_statuses, what, retried=0, note=None):
         status = response.status_code
         body = _parse_body(response)
+        if 200 <= status < 300 and isinstance(body, str) and body.strip():
+            # a web page (a proxy, a login portal, the wrong host) where the API should have answered
+            raise self._error(what, method, shown_path, status, "the answer is %s, not JSON" % _page(body),
+                              hint="Check %s: it must point at the %s API itself" % (self.url_option, self.api_name))
         if 200 <= status < 300 or (ok_statuses and status in ok_statuses):
             return status, body
         message, codes = self.parse_error(status, body)
@@ -342,6 +347,14 @@ def _short(body, limit=300):
     body = re.sub(r"<[^>]+>", " ", body)  # HTML error pages: keep their words only
     body = re.sub(r"\s+", " ", body).strip()
     return body if len(body) <= limit else body[:limit] + "..."
+
+
+def _page(body):
+    """How messages name a non-JSON answer: an HTML page by its title, else its first words."""
+    title = re.search(r"<title>(.*?)</title>", body, re.S | re.I)
+    if title:
+        return "an HTML page titled %r" % re.sub(r"\s+", " ", title.group(1)).strip()
+    return "a page starting %r" % _short(body, 80)
 
 
 def _first_line(exc):

@@ -341,6 +341,7 @@ def check_redirect_uris(entries):
         if isinstance(entry, str):
             if not entry:
                 raise ValueError("redirect_uris[%d] is empty" % index)
+            _check_strict_uri(index, entry)
             continue
         if not isinstance(entry, dict) or not entry.get("url") or not isinstance(entry.get("url"), str):
             raise ValueError("redirect_uris[%d] must be a URL string or a dictionary with a url key" % index)
@@ -357,6 +358,15 @@ def check_redirect_uris(entries):
                 re.compile(entry["url"])
             except re.error as exc:
                 raise ValueError("redirect_uris[%d] is not a valid regular expression: %s" % (index, exc))
+        else:
+            _check_strict_uri(index, entry["url"])
+
+
+def _check_strict_uri(index, url):
+    """A strict redirect URI is compared as given: it must be an absolute URI (a scheme, no white space)."""
+    if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$", url):
+        raise ValueError("redirect_uris[%d] must be an absolute URI such as https://team.cloudflareaccess.com/cdn-cgi/access/callback, "
+                         "got %r (set matching_mode: regex for a pattern)" % (index, url))
 
 
 def check_credentials(params):

@@ -77,10 +77,10 @@ MODULE_INPUT = [
     ("provider-unknown", "application bound to a provider that does not exist", ["provider", "no-such-provider"]),
     ("app-slug-bad", "application slug with spaces", ["slug"]),
     ("redirect-not-url", "a redirect URI that is not a URL", ["redirect_uris"]),
-    ("redirect-bad-regex", "a redirect URI regex that does not compile", ["redirect_uris", "regex"]),
+    ("redirect-bad-regex", "a redirect URI regex that does not compile", ["redirect_uris", "regular expression"]),
     ("cf-http-url", "http:// token URL for Cloudflare", ["token_url", "https://"]),
     ("cf-read-only", "a read_only login method", ["read_only"]),
-    ("cf-duplicate", "two login methods with the name", ["More than one", "Cloudflare"]),
+    ("cf-duplicate", "two login methods with the name", ["login methods", "are named", "delete the extra ones"]),
     ("module-state-bad", "state: gone on a module", ["state", "present, absent"]),
 ]
 
