@@ -353,8 +353,11 @@ def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
                 resp = Response(500, {"detail": "test server error: %r" % exc})
             if resp.content_type == "application/json" and not resp.exact_content_type:
                 resp.content_type = app.json_content_type
-            app.record(req, resp.status)
-            self._send(resp)
+            app.record(req, resp.status, "delayed" if fault is not None and fault.delay else None)
+            try:
+                self._send(resp)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (a delay fault)
+                self.close_connection = True
 
         def _lose(self, req: Request, fault: Fault) -> None:
             """Perform the request, log it, keep the answer back for ``hold`` s, then drop it."""
