@@ -91,3 +91,38 @@ def secrets_of(api):
             if secret and len(secret) > 8:
                 values.add(secret)
     return values
+
+
+def start_playbook(servers, tmp_path, tasks, label, env=None):
+    """``ansible-playbook`` of ``tasks`` started in a session of its own (for kills and races): the Popen."""
+    import subprocess
+    import sys
+    import yaml
+    from tests.integration.conftest import BIN, _env
+    book = tmp_path / ("%s.yml" % label)
+    book.write_text(yaml.safe_dump([{"name": label, "hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
+    inventory = tmp_path / "inventory-bg.ini"
+    inventory.write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
+    out = open(tmp_path / ("%s.out" % label), "w")  # noqa: SIM115 - closed by the caller through finish()
+    proc = subprocess.Popen([str(BIN / "ansible-playbook"), "-i", str(inventory), str(book)],
+                            env=dict(_env(servers, env), IDPB_RECORD_FILE=str(tmp_path / ("%s.json" % label))),
+                            cwd=str(tmp_path), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    proc.out_path = tmp_path / ("%s.out" % label)
+    proc.out_file = out
+    return proc
+
+
+def finish(proc, timeout=300):
+    """Wait for ``proc``; (rc, output)."""
+    rc = proc.wait(timeout=timeout)
+    proc.out_file.close()
+    return rc, proc.out_path.read_text(errors="replace")
+
+
+def kill_group(proc):
+    """SIGKILL of the run: ansible-playbook and the worker and module processes it started."""
+    import os
+    import signal
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    proc.out_file.close()
