@@ -413,6 +413,10 @@ class CloudflareClient(ApiClient):
                 self.idp_path, what="list the login methods (identity providers) of %s" % self.scope)
         return self._cache["identity_providers"]
 
+    def forget_identity_providers(self):
+        """Read the list afresh next time (after a create, to see what other runs made meanwhile)."""
+        self._cache.pop("identity_providers", None)
+
     def identity_providers_named(self, name):
         return [idp for idp in self.identity_providers() if isinstance(idp, dict) and idp.get("name") == name]
 

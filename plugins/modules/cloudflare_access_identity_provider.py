@@ -474,7 +474,27 @@ class IdentityProvider(ManagedObject):
     def create(self, desired):
         body = create_body(self.to_send(desired), self.params.get("client_secret"))
         result = self.client.result("POST", self.client.idp_path, body=body, what="create %s" % self.label())
-        return result if isinstance(result, dict) else body
+        if not isinstance(result, dict):
+            return body
+        return self.settle_race(result)
+
+    def settle_race(self, created):
+        """Cloudflare does not keep names unique: when another run created a login method of the same name at the
+        same time, every run keeps the oldest one (by created_at, then id) and deletes its own newer copy."""
+        if self.params.get("identity_provider_id") or not created.get("id"):
+            return created
+        self.client.forget_identity_providers()
+        same = [idp for idp in self.client.identity_providers_named(created.get("name") or self.params["name"])
+                if idp.get("type") == created.get("type")]
+        if len(same) < 2:
+            return created
+        keep = sorted(same, key=lambda idp: (str(idp.get("created_at") or ""), str(idp.get("id"))))[0]
+        if keep.get("id") == created["id"]:
+            return created
+        self.module.warn("Another run created the login method %r (id %s) at the same time; keeping that one and "
+                         "deleting the copy this run made (id %s)" % (keep.get("name"), keep.get("id"), created["id"]))
+        self.delete(created)
+        return keep
 
     def update(self, current, changes, desired):
         if self.recreating:

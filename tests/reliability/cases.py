@@ -127,7 +127,8 @@ KILLS = [
 ]
 RACES = [
     ("kill-rotation", "rotation killed after authentik took the new secret, before Cloudflare"),
-    ("concurrent-runs", "two runs of the role for the same name at once"),
+    ("concurrent-authentik", "two runs at once, both past the provider lookup before either created it"),
+    ("concurrent-cloudflare", "two runs at once, both past the login method lookup before either created it"),
 ]
 
 SECRETS = [
