@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import yaml
+
+from tests.integration.conftest import BIN, _env
+
 ROLE = "idpbridge.authentik_cloudflare.cloudflare_access"
 FQCN = "idpbridge.authentik_cloudflare."
 TEST_USER = "idpbridge-tester"
@@ -21,9 +31,8 @@ def fast(task, timeout=None, retries=None):
         options["timeout"] = timeout
     if retries is not None:
         options["retries"] = retries
-    return {"name": "With short timeouts", "module_defaults": {"group/" + FQCN + "authentik": options,
-                                                              "group/" + FQCN + "cloudflare": options},
-            "block": [task]}
+    defaults = {"group/" + FQCN + "authentik": options, "group/" + FQCN + "cloudflare": options}
+    return {"name": "With short timeouts", "module_defaults": defaults, "block": [task]}
 
 
 def objects(api, name):
@@ -57,7 +66,6 @@ def provider_secret(api, name):
 
 
 def slugify(name):
-    import re
     return re.sub(r"^-|-$", "", re.sub(r"[^a-z0-9]+", "-", name.lower()))
 
 
@@ -95,15 +103,11 @@ def secrets_of(api):
 
 def start_playbook(servers, tmp_path, tasks, label, env=None):
     """``ansible-playbook`` of ``tasks`` started in a session of its own (for kills and races): the Popen."""
-    import subprocess
-    import sys
-    import yaml
-    from tests.integration.conftest import BIN, _env
     book = tmp_path / ("%s.yml" % label)
     book.write_text(yaml.safe_dump([{"name": label, "hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
     inventory = tmp_path / "inventory-bg.ini"
     inventory.write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
-    out = open(tmp_path / ("%s.out" % label), "w")  # noqa: SIM115 - closed by the caller through finish()
+    out = open(tmp_path / ("%s.out" % label), "w", encoding="utf-8")  # pylint: disable=consider-using-with  # closed by finish()
     proc = subprocess.Popen([str(BIN / "ansible-playbook"), "-i", str(inventory), str(book)],
                             env=dict(_env(servers, env), IDPB_RECORD_FILE=str(tmp_path / ("%s.json" % label))),
                             cwd=str(tmp_path), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -121,8 +125,6 @@ def finish(proc, timeout=300):
 
 def kill_group(proc):
     """SIGKILL of the run: ansible-playbook and the worker and module processes it started."""
-    import os
-    import signal
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     proc.out_file.close()

@@ -28,7 +28,7 @@ providers / applications / Cloudflare login methods with the case's name); the w
 faulted run, the rerun and the run after it (authentik + Cloudflare).
 
 How to recover from an interrupted secret rotation, and what two runs at once do: see
-[the role's README](../roles/cloudflare_access/README.md) and the notes at the end.
+[the README](../README.md) and the notes at the end.
 """
 
 NOTES = """
