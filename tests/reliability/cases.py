@@ -95,7 +95,7 @@ FAULTS = [
     ("cf-create-429-date", "Cloudflare create: 429, Retry-After as an HTTP date"),
     ("cf-update-429", "Cloudflare update: 429, Retry-After 1"),
     ("cf-delete-429", "Cloudflare delete: 429, Retry-After 1"),
-    ("retry-after-too-long", "Cloudflare lookup: 429, Retry-After 3600 (beyond the budget)"),
+    ("retry-after-too-long", "Cloudflare login method lookup: 429, Retry-After 3600 (beyond the budget)"),
     ("ak-read-500", "authentik reads: two 500s"),
     ("ak-read-502-504", "authentik reads: 502 then 504"),
     ("cf-read-503", "Cloudflare reads: three 503s"),

@@ -19,8 +19,9 @@ from tests.integration.conftest import api, play, servers  # noqa: E402,F401  py
 from tests.reliability import table  # noqa: E402
 
 
-def pytest_sessionstart(session):
-    if not hasattr(session.config, "workerinput"):
+def pytest_configure(config):
+    # before the xdist workers start, so that they inherit the name of this session's rows directory
+    if not hasattr(config, "workerinput"):
         table.clear_rows()
 
 

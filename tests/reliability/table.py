@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.reliability import cases
 
 REPO = Path(__file__).resolve().parents[2]
-ROWS = REPO / "tests" / "output" / "reliability" / "rows"
+OUTPUT = REPO / "tests" / "output" / "reliability"
 DOC = REPO / "docs" / "reliability.md"
 COLUMNS = ("injected", "seen", "rerun", "objects", "writes")
 
@@ -46,9 +46,19 @@ NOTES = """
 """
 
 
+def rows_dir() -> Path:
+    """This session's rows (several sessions may share a checkout); the controller names it for its workers."""
+    if "IDPB_RELIABILITY_ROWS" not in os.environ:
+        os.environ["IDPB_RELIABILITY_ROWS"] = str(OUTPUT / ("rows-%d" % os.getpid()))
+    return Path(os.environ["IDPB_RELIABILITY_ROWS"])
+
+
 def clear_rows() -> None:
-    shutil.rmtree(ROWS, ignore_errors=True)
-    ROWS.mkdir(parents=True, exist_ok=True)
+    for old in OUTPUT.glob("rows-*"):
+        if old != rows_dir() and not Path("/proc/%s" % old.name[5:]).exists():
+            shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(rows_dir(), ignore_errors=True)
+    rows_dir().mkdir(parents=True, exist_ok=True)
 
 
 def scrub(text: str, limit: int = 220) -> str:
@@ -74,7 +84,7 @@ class Recorder:
         row = {"id": case_id}
         for name in COLUMNS:
             row[name] = scrub(columns.get(name, ""), 260 if name == "seen" else 160)
-        (ROWS / ("%s.json" % case_id)).write_text(json.dumps(row, sort_keys=True))
+        (rows_dir() / ("%s.json" % case_id)).write_text(json.dumps(row, sort_keys=True))
 
 
 def render(rows: dict) -> str:
@@ -94,7 +104,7 @@ def render(rows: dict) -> str:
 
 def load_rows() -> dict:
     rows = {}
-    for path in ROWS.glob("*.json"):
+    for path in rows_dir().glob("*.json"):
         row = json.loads(path.read_text())
         rows[row["id"]] = row
     return rows
