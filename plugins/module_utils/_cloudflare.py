@@ -289,12 +289,15 @@ class CloudflareClient(ApiClient):
             if self.auth_kind == "legacy":
                 return ("The user of this global API key may not do this on %s: it needs the Access role that includes %s"
                         % (self.scope, needed))
-            return ("The API token lacks a permission, or the %s id is wrong: Cloudflare answers the same for an id that "
-                    "exists nowhere. Check %s_id (CLOUDFLARE_ACCOUNT_ID for an account; the role's "
-                    "cloudflare_access_cloudflare_account_id) against the dashboard, and that the token has the account "
-                    "permission %s for %s (the account that holds the login methods must be included in the token's "
-                    "account resources; edit the token under My Profile > API Tokens)"
-                    % (self.scope.kind, self.scope.kind, needed, self.scope))
+            permission = ("the account permission %s for %s (the account that holds the login methods must be included "
+                          "in the token's account resources); edit the token under My Profile > API Tokens" % (needed, self.scope))
+            if method not in ("GET", "HEAD"):
+                return "The API token lacks a permission: it needs " + permission
+            # a read is the first request: Cloudflare answers the same for an id that exists nowhere
+            return ("The API token lacks a permission, or the %s id is wrong (Cloudflare answers the same for an id "
+                    "that exists nowhere): check %s_id (CLOUDFLARE_ACCOUNT_ID for an account; the role's "
+                    "cloudflare_access_cloudflare_account_id) against the dashboard, and that the token has %s"
+                    % (self.scope.kind, self.scope.kind, permission))
         if status == 401 or CODE_BAD_TOKEN in codes or CODE_UNKNOWN_KEY in codes or CODE_VERIFY_BAD_TOKEN in codes:
             return self.credentials_hint()
         if CODE_BAD_HEADERS in codes:
