@@ -51,7 +51,7 @@ def test_module_messages_for_bad_input(api, play, record):
     cf_root = api.info["cloudflare_url"][: -len("/client/v4")]
     # arranged: a binding target application, two login methods with one name, an HTML site, a challenge page
     assert api.authentik.call("POST", "/core/applications/", json={"name": "Bad Input App", "slug": "bad-input-app"}).ok
-    for _ in range(2):
+    for _copy in range(2):
         assert api.cloudflare.call("POST", "/accounts/%s/access/identity_providers" % api.info["account_id"],
                                    json={"name": "authentik (Twice)", "type": "oidc", "config": {
                                        k: IDP[k] for k in ("client_id", "client_secret", "auth_url", "token_url", "certs_url")}}).ok
