@@ -234,6 +234,7 @@ class CloudflareClient(ApiClient):
 
     api_name = "Cloudflare"
     url_option = "api_url (CLOUDFLARE_API_URL; the role's cloudflare_access_cloudflare_api_url)"
+    pages_are_errors = False  # call() reports an answer that is not an envelope
 
     def __init__(self, base_url, headers, scope, auth_kind="token", **kwargs):
         super(CloudflareClient, self).__init__(base_url, headers, **kwargs)

@@ -133,6 +133,7 @@ class ApiClient:
 
     api_name = "API"
     url_option = "the URL option"  # how messages name the option that holds the base URL
+    pages_are_errors = True  # a 2xx answer that is not JSON fails here (False: the subclass checks its envelope)
     backoff_base = 1.0          # seconds before the first retry; doubles each time
     backoff_max = 30.0          # one wait is never longer than this
     retry_budget = 120.0        # all waits of one request together stay under this
@@ -262,7 +263,7 @@ class ApiClient:
     def _finish(self, response, method, shown_path, ok_statuses, what, retried=0, note=None):
         status = response.status_code
         body = _parse_body(response)
-        if 200 <= status < 300 and isinstance(body, str) and body.strip():
+        if self.pages_are_errors and 200 <= status < 300 and isinstance(body, str) and body.strip():
             # a web page (a proxy, a login portal, the wrong host) where the API should have answered
             raise self._error(what, method, shown_path, status, "the answer is %s, not JSON" % _page(body),
                               hint="Check %s: it must point at the %s API itself" % (self.url_option, self.api_name))
