@@ -479,21 +479,22 @@ class IdentityProvider(ManagedObject):
         return self.settle_race(result)
 
     def settle_race(self, created):
-        """Cloudflare does not keep names unique: when another run created a login method of the same name at the
-        same time, every run keeps the oldest one (by created_at, then id) and deletes its own newer copy."""
+        """Cloudflare does not keep names unique and returns no creation time: when another run created a login
+        method of the same name at the same time, the run that sees both keeps the one with the lowest id and deletes
+        the others (every interleaving ends with one: a run that saw only its own is settled by the other)."""
         if self.params.get("identity_provider_id") or not created.get("id"):
             return created
         self.client.forget_identity_providers()
         same = [idp for idp in self.client.identity_providers_named(created.get("name") or self.params["name"])
-                if idp.get("type") == created.get("type")]
+                if idp.get("type") == created.get("type") and idp.get("id")]
         if len(same) < 2:
             return created
-        keep = sorted(same, key=lambda idp: (str(idp.get("created_at") or ""), str(idp.get("id"))))[0]
-        if keep.get("id") == created["id"]:
-            return created
-        self.module.warn("Another run created the login method %r (id %s) at the same time; keeping that one and "
-                         "deleting the copy this run made (id %s)" % (keep.get("name"), keep.get("id"), created["id"]))
-        self.delete(created)
+        keep = sorted(same, key=lambda idp: str(idp["id"]))[0]
+        others = [idp for idp in same if idp["id"] != keep["id"]]
+        self.module.warn("Another run created a login method named %r at the same time; keeping one (id %s) and "
+                         "deleting the copies (%s)" % (keep.get("name"), keep["id"], ", ".join(str(o["id"]) for o in others)))
+        for other in others:
+            self.delete(other)
         return keep
 
     def update(self, current, changes, desired):

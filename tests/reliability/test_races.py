@@ -110,7 +110,7 @@ def test_two_runs_at_once_authentik_keeps_names_unique(api, play, servers, tmp_p
     assert len(failures) == 1 and "already exists" in failures[0] and "rerun" in failures[0]
 
 
-def test_two_runs_at_once_cloudflare_keeps_the_oldest(api, play, servers, tmp_path, record):
+def test_two_runs_at_once_cloudflare_keeps_one(api, play, servers, tmp_path, record):
     name = "Raced Login"
     assert play([role_task(name)]).rc == 0
     (idp,) = login_methods(api, name)
