@@ -417,6 +417,26 @@ class AuthentikClient(ApiClient):
         return self.get_or_none("/core/applications/%s/" % quote(slug, safe=""), what="look up application %r" % slug)
 
 
+class _PrefixedOptions:
+    """A module seen by ``AuthentikClient`` through options named ``authentik_url``, ``authentik_token``, ...
+
+    For a module of another API that also reads authentik (its own ``timeout`` and ``retries`` apply)."""
+
+    def __init__(self, module):
+        p = module.params
+        self.params = {"url": p.get("authentik_url"), "token": p.get("authentik_token"), "timeout": p["timeout"],
+                       "validate_certs": p.get("authentik_validate_certs", True), "ca_path": p.get("authentik_ca_path"),
+                       "retries": p["retries"]}
+        self.fail_json = module.fail_json
+        self.warn = module.warn
+
+
+def client_from_prefixed_options(module):
+    """An ``AuthentikClient`` from the options ``authentik_url``, ``authentik_token``, ``authentik_validate_certs``
+    and ``authentik_ca_path`` of a module of another API."""
+    return AuthentikClient(_PrefixedOptions(module))
+
+
 class _Failed:
     """A cached lookup that failed: asking again raises the same error."""
 

@@ -103,6 +103,15 @@ options:
         When not given, the sign-in uses the provider's own secret, read from authentik, and a secret that differs
         on Cloudflare's side goes unnoticed.
     type: str
+  client_secret_from_provider:
+    description:
+      - Set V(true) when the login method was given the provider's own client secret, as
+        M(idpbridge.authentik_cloudflare.cloudflare_access_identity_provider) does with its O(client_secret_from_provider)
+        option. The C(client_secret) check then passes for a confidential provider without a secret given here (there
+        is nothing else to compare: Cloudflare never returns the secret).
+      - Ignored when O(client_secret) is given.
+    type: bool
+    default: false
   test_username:
     description:
       - An authentik user (username or e-mail address) to sign in as. Without it, the sign-in checks are skipped.
@@ -649,6 +658,10 @@ class LoginMethodTest:
         if self.provider.get("client_type") == "public":
             self.report.skip("client_secret", "the provider is a public client; authentik checks no secret")
             return
+        if not given and self.p.get("client_secret_from_provider"):
+            self.report.ok("client_secret", "the login method was given the provider's own client secret "
+                                            "(client_secret_from_provider)")
+            return
         if not given:
             self.report.skip("client_secret", "Cloudflare never returns the secret; give client_secret to compare it")
             return
@@ -840,6 +853,7 @@ def main():
         authentik_public_url=dict(type="str"),
         team_domain=dict(type="str"),
         client_secret=dict(type="str", no_log=True),
+        client_secret_from_provider=dict(type="bool", default=False),
         test_username=dict(type="str"),
         test_password=dict(type="str", no_log=True),
         require_tls=dict(type="bool", default=True),
