@@ -24,7 +24,6 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._ht
     REQUESTS_IMPORT_ERROR,
     ApiClient,
     ApiError,
-    concurrently,
     validate_base_url,
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed
@@ -264,14 +263,6 @@ class AuthentikClient(ApiClient):
         if isinstance(value, _Failed):
             raise value.error
         return value
-
-    def prefetch(self, calls):
-        """Run independent lookups (functions without arguments) at once, to fill the per-run cache.
-
-        Their answers and failures are kept by the cached lookups they call: the module then asks
-        for them in its own order and gets the same answers, or the same errors, without new requests.
-        """
-        concurrently(calls)
 
     def load_flows(self, slugs):
         """Read the flows ``slugs`` into the per-run cache, in one request when several are wanted.
