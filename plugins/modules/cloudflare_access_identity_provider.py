@@ -76,8 +76,8 @@ options:
   client_secret_from_provider:
     description:
       - Name of an authentik OAuth2/OpenID provider whose client secret is the login method's client secret, for when
-        O(client_secret) is not given. The module reads the secret from authentik only when it has to send it: when the
-        login method is created, when another setting changes, or with O(update_secret=always). A rerun that changes
+        O(client_secret) is not given. The module reads the secret from authentik only when it has to send it, that is when
+        the login method is created, when another setting changes, or with O(update_secret=always). A rerun that changes
         nothing sends no request to authentik.
       - Needs O(authentik_url) and O(authentik_token). Mutually exclusive with O(client_secret).
       - In check mode, a provider that does not exist yet is assumed to be created by an earlier task of the play.

@@ -108,7 +108,7 @@ options:
       - Set V(true) when the login method was given the provider's own client secret, as
         M(idpbridge.authentik_cloudflare.cloudflare_access_identity_provider) does with its O(client_secret_from_provider)
         option. The C(client_secret) check then passes for a confidential provider without a secret given here (there
-        is nothing else to compare: Cloudflare never returns the secret).
+        is nothing else to compare, as Cloudflare never returns the secret).
       - Ignored when O(client_secret) is given.
     type: bool
     default: false
