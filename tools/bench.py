@@ -175,7 +175,7 @@ def paired(runner, servers, pairs, first):
     if not first:
         servers.reset()
         runner.run("role")  # both playbooks then find the same, converged objects
-    for _ in range(pairs):
+    for _pair in range(pairs):
         for which, into in (("role", role), ("uri", uri)):
             if first:
                 servers.reset()
@@ -366,7 +366,7 @@ def main() -> int:
         runner = Runner(servers, tmp)
         results = {"first": paired(runner, servers, args.pairs, first=True)}
         results["converged"] = paired(runner, servers, args.pairs, first=False)
-        results["check"] = [runner.run("role", check=True) for _ in range(max(1, min(3, args.pairs)))]
+        results["check"] = [runner.run("role", check=True) for _run in range(max(1, min(3, args.pairs)))]
         results["by_apps"], results["by_methods"] = scale(runner, servers, app_counts, method_counts,
                                                           with_uri=not args.quick)
     finally:
@@ -386,11 +386,11 @@ def main() -> int:
             name + " run", data["role_seconds"]["median"], data["uri_seconds"]["median"], data["ratio"]["median"],
             data["ratio"]["min"], data["ratio"]["max"], data["ratio"]["n"]))
     last = results["converged"]["role"][-1]
-    print("converged role requests: authentik %d, Cloudflare %d" % (last["requests"]["authentik"],
-                                                                   last["requests"]["cloudflare"]))
+    print("converged role requests: authentik %d, Cloudflare %d"
+          % (last["requests"]["authentik"], last["requests"]["cloudflare"]))
     for task in last["tasks"]:
-        print("  %-50s %5.2f s  authentik %d  Cloudflare %d" % (task["task"][:50], task["seconds"], task["authentik"],
-                                                               task["cloudflare"]))
+        print("  %-50s %5.2f s  authentik %d  Cloudflare %d"
+              % (task["task"][:50], task["seconds"], task["authentik"], task["cloudflare"]))
     broken = check_limits(results)
     for item in broken:
         print("request limit broken: " + item)

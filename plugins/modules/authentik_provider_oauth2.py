@@ -460,9 +460,9 @@ class OAuth2Provider(ManagedObject):
             found["provider"] = c.provider_by_name(p["name"])
         calls = [provider, lambda: c.load_flows(slugs), lambda: c.keypair_pk(p["signing_key"]),
                  lambda: c.scope_mappings(p["scopes"])]
-        outcomes = concurrently(calls)
-        if outcomes[0][1] is not None:
-            raise outcomes[0][1]
+        (_found, error) = next(iter(concurrently(calls)))  # the provider's own lookup fails the module
+        if error is not None:
+            raise error
         return found["provider"]
 
     def _release(self):

@@ -62,7 +62,7 @@ def test_served_answers_wait_and_concurrent_ones_wait_together():
             requests.get(url, params={"slug": "default-provider-invalidation-flow"}, headers=headers, timeout=10)
             done.append(time.monotonic())
         started = time.monotonic()
-        threads = [threading.Thread(target=lookup) for _ in range(2)]
+        threads = [threading.Thread(target=lookup) for _index in range(2)]
         for thread in threads:
             thread.start()
         for thread in threads:

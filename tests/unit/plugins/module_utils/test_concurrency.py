@@ -58,7 +58,7 @@ def test_a_failed_lookup_fails_again_without_a_new_request(client):
         calls.append(path)
         return []
     client.paginate = paginate
-    for _ in range(2):
+    for _attempt in range(2):
         with pytest.raises(LookupFailed, match="No authentik certificate-key pair is named 'k'"):
             client.keypair_pk("k")
     assert calls == ["/crypto/certificatekeypairs/"]
@@ -67,7 +67,7 @@ def test_a_failed_lookup_fails_again_without_a_new_request(client):
         calls.append(path)
         raise ApiError("GET %s returned HTTP 500" % path, status=500)
     client.paginate = broken
-    for _ in range(2):
+    for _attempt in range(2):
         with pytest.raises(ApiError, match="HTTP 500"):
             client.group_pk("g")
     assert calls.count("/core/groups/") == 1
