@@ -23,6 +23,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._ht
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     ApiClient,
+    ApiError,
     validate_base_url,
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed
@@ -257,9 +258,40 @@ class AuthentikClient(ApiClient):
 
     # ---- cached lookups ------------------------------------------------------------------
     def _cached(self, key, loader):
+        """``loader()``'s answer, read once per run; a failed lookup fails the same way when asked again."""
         if key not in self._cache:
-            self._cache[key] = loader()
-        return self._cache[key]
+            try:
+                self._cache[key] = loader()
+            except (ApiError, LookupFailed) as exc:
+                self._cache[key] = _Failed(exc)
+        value = self._cache[key]
+        if isinstance(value, _Failed):
+            raise value.error
+        return value
+
+    def load_flows(self, slugs):
+        """Read the flows ``slugs`` into the per-run cache, in one request when several are wanted.
+
+        authentik answers a flow lookup in about the same time whatever it matches (one flow or all
+        of them), and its flow list has no filter for several slugs: for two or more slugs it is read
+        whole (an installation holds a few dozen flows, whatever the number of applications).
+        """
+        wanted = sorted(set(s for s in slugs if s and ("flow", s) not in self._cache))
+        if len(wanted) < 2:
+            return
+        try:
+            flows = self.paginate("/flows/instances/", {"page_size": 100}, what="list the flows")
+        except ApiError:
+            return  # each flow is then looked up on its own, and fails with its own message
+        by_slug = {}
+        for flow in flows:
+            by_slug.setdefault(flow.get("slug"), []).append(flow)
+        for slug in wanted:
+            found = by_slug.get(slug) or []
+            if len(found) == 1:
+                self._cache[("flow", slug)] = found[0]
+            elif not found:
+                self._cache[("flow", slug)] = None
 
     def flow_pk(self, slug, designation):
         """The pk of the flow ``slug``, which must have ``designation``."""
@@ -372,9 +404,40 @@ class AuthentikClient(ApiClient):
     def provider_by_name(self, name):
         return self.find_one("/providers/oauth2/", {"name": name}, "OAuth2 provider", "named %r" % name)
 
+    def cached_provider_by_name(self, name):
+        """``provider_by_name``, read once per run (for a module that only reads the provider)."""
+        return self._cached(("provider", name), lambda: self.provider_by_name(name))
+
     def application(self, slug):
         """The application ``slug`` via the detail endpoint (the list is cached per user), or None."""
         return self.get_or_none("/core/applications/%s/" % quote(slug, safe=""), what="look up application %r" % slug)
+
+
+class _PrefixedOptions:
+    """A module seen by ``AuthentikClient`` through options named ``authentik_url``, ``authentik_token``, ...
+
+    For a module of another API that also reads authentik (its own ``timeout`` and ``retries`` apply)."""
+
+    def __init__(self, module):
+        p = module.params
+        self.params = {"url": p.get("authentik_url"), "token": p.get("authentik_token"), "timeout": p["timeout"],
+                       "validate_certs": p.get("authentik_validate_certs", True), "ca_path": p.get("authentik_ca_path"),
+                       "retries": p["retries"]}
+        self.fail_json = module.fail_json
+        self.warn = module.warn
+
+
+def client_from_prefixed_options(module):
+    """An ``AuthentikClient`` from the options ``authentik_url``, ``authentik_token``, ``authentik_validate_certs``
+    and ``authentik_ca_path`` of a module of another API."""
+    return AuthentikClient(_PrefixedOptions(module))
+
+
+class _Failed:
+    """A cached lookup that failed: asking again raises the same error."""
+
+    def __init__(self, error):
+        self.error = error
 
 
 def oidc_endpoints(public_url, app_slug, issuer_mode="per_provider"):

@@ -22,6 +22,7 @@ __metaclass__ = type
 
 import json
 import re
+import threading
 import time
 import traceback
 from email.utils import parsedate_tz, mktime_tz
@@ -315,6 +316,35 @@ class ApiClient:
     @property
     def writes(self):
         return [c for c in self.calls if c[0] not in ("GET", "HEAD", "OPTIONS")]
+
+
+def concurrently(calls):
+    """Run independent calls (functions without arguments) at the same time, each in a thread.
+
+    Returns one ``(result, exception)`` pair per call, in order: the exception a call raised
+    (``None`` when it returned). The HTTP session is shared: ``requests`` pools its connections
+    per host and is safe to use from several threads for independent requests. With one call
+    (or none) no thread is started.
+    """
+    outcomes = [(None, None)] * len(calls)
+
+    def work(index, call):
+        try:
+            outcomes[index] = (call(), None)
+        except Exception as exc:  # pylint: disable=broad-except  # handed back to the caller
+            outcomes[index] = (None, exc)
+
+    if len(calls) <= 1:
+        for index, call in enumerate(calls):
+            work(index, call)
+        return outcomes
+    threads = [threading.Thread(target=work, args=(index, call)) for index, call in enumerate(calls)]
+    for thread in threads:
+        thread.daemon = True
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
 
 
 def _flatten_params(params):

@@ -32,21 +32,43 @@ import hashlib
 import json
 import os
 import re
+import sys
 import time
-import traceback
 
 from ansible.module_utils.six.moves.urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
+# cryptography is imported on first use (only a sign-in checks a signature): a run without one does not pay
+# for the import. Whether it is there is known up front, so a module can fail early with missing_required_lib.
 CRYPTOGRAPHY_IMPORT_ERROR = None
 try:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-    HAS_CRYPTOGRAPHY = True
-except ImportError:
+    from importlib.util import find_spec
+    HAS_CRYPTOGRAPHY = find_spec("cryptography") is not None
+except (ImportError, ValueError):
     HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+if not HAS_CRYPTOGRAPHY:
+    CRYPTOGRAPHY_IMPORT_ERROR = "the Python library cryptography is not installed for %s" % sys.executable
+
+
+class _Cryptography:
+    """The parts of ``cryptography`` the signature checks use, imported on first use."""
+
+    def __init__(self):
+        self.loaded = False
+
+    def load(self):
+        if not self.loaded:
+            # pylint: disable=import-outside-toplevel
+            from cryptography.exceptions import InvalidSignature
+            from cryptography.hazmat.primitives import hashes
+            from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+            from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+            self.InvalidSignature, self.hashes, self.ec, self.padding, self.rsa = InvalidSignature, hashes, ec, padding, rsa
+            self.encode_dss_signature = encode_dss_signature
+            self.loaded = True
+        return self
+
+
+_CRYPTO = _Cryptography()
 
 try:
     import requests
@@ -98,6 +120,10 @@ def _b64url_int(text, what):
 def _need_cryptography():
     if not HAS_CRYPTOGRAPHY:
         raise JwtError("the Python library cryptography is needed to check signatures")
+    try:
+        return _CRYPTO.load()
+    except ImportError as exc:
+        raise JwtError("the Python library cryptography is needed to check signatures (%s)" % exc)
 
 
 def jwk_algorithm(jwk):
@@ -119,7 +145,8 @@ def jwk_algorithm(jwk):
 
 def jwk_public_key(jwk):
     """The ``cryptography`` public key of an RSA or EC P-256 JWK; ``JwtError`` for anything else."""
-    _need_cryptography()
+    crypto = _need_cryptography()
+    rsa, ec = crypto.rsa, crypto.ec
     if not isinstance(jwk, dict):
         raise JwtError("a JWK must be a JSON object")
     kty = jwk.get("kty")
@@ -221,6 +248,8 @@ def verify_signature(token, jwks):
 
 
 def _verify_one(key, alg, signing_input, signature):
+    crypto = _need_cryptography()
+    rsa, ec, padding, hashes = crypto.rsa, crypto.ec, crypto.padding, crypto.hashes
     try:
         if alg == "RS256":
             if not isinstance(key, rsa.RSAPublicKey):
@@ -232,9 +261,9 @@ def _verify_one(key, alg, signing_input, signature):
                 return False
             r = int(binascii.hexlify(signature[:32]), 16)
             s = int(binascii.hexlify(signature[32:]), 16)
-            key.verify(encode_dss_signature(r, s), signing_input, ec.ECDSA(hashes.SHA256()))
+            key.verify(crypto.encode_dss_signature(r, s), signing_input, ec.ECDSA(hashes.SHA256()))
             return True
-    except InvalidSignature:
+    except crypto.InvalidSignature:
         return False
     return False
 

@@ -213,7 +213,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._en
     Refused,
     run,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError, validate_base_url
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError, concurrently, validate_base_url
 
 SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 SLUG_MAX = 50
@@ -292,7 +292,17 @@ class Application(ManagedObject):
         return "authentik application %r" % self.params["slug"]
 
     def find(self):
-        return self.client.application(self.params["slug"])
+        name = self.params.get("provider")
+        if self.params["state"] != "present" or not name:
+            return self.client.application(self.params["slug"])
+        # The provider's lookup does not depend on the application's: both at once (the application's
+        # read is the slow one on a real authentik). desired() then finds the provider in the cache.
+        (current, error), (_provider, _error) = concurrently([
+            lambda: self.client.application(self.params["slug"]),
+            lambda: self.client.cached_provider_by_name(name)])
+        if error is not None:
+            raise error
+        return current
 
     def normalize(self, obj):
         out = {"slug": obj.get("slug")}
@@ -347,7 +357,7 @@ class Application(ManagedObject):
     def _provider_pk(self, name):
         if name == "":
             return None
-        provider = self.client.provider_by_name(name)
+        provider = self.client.cached_provider_by_name(name)
         if provider is None and self.module.check_mode:
             # In a check-mode run of a play, the task before this one only pretended to create the provider.
             self.module.warn("The authentik OAuth2 provider %r does not exist; check mode assumes an earlier task creates "

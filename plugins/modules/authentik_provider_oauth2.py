@@ -304,6 +304,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._en
     ManagedObject,
     run,
 )
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import concurrently
 
 DEFAULT_GRANT_TYPES = ["authorization_code", "refresh_token"]
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -437,7 +438,10 @@ class OAuth2Provider(ManagedObject):
         return "authentik OAuth2 provider %r" % self.params["name"]
 
     def find(self):
-        current = self.client.provider_by_name(self.params["name"])
+        if self.params["state"] == "present":
+            current = self._find_and_prefetch()
+        else:
+            current = self.client.provider_by_name(self.params["name"])
         # The provider's own fields show what the server's release has; only a new one needs the version.
         if self.params["state"] != "present":
             self.caps = Capabilities(False, None, None)
@@ -448,6 +452,28 @@ class OAuth2Provider(ManagedObject):
         self._new_fields = self.caps.grant_types
         self._with_type = self._new_fields
         return current
+
+    def _find_and_prefetch(self):
+        """The provider, looked up at the same time as the flows, key and scopes ``desired()`` needs.
+
+        The lookups do not depend on each other; sent one after another they cost the sum of their
+        times (a flow lookup alone takes about half a second on a real authentik), sent together the
+        longest one. Their answers wait in the client's per-run cache, their errors are raised when
+        ``desired()`` asks, in the order it asks.
+        """
+        p = self.params
+        c = self.client
+        slugs = [p["authorization_flow"], p["invalidation_flow"], p.get("authentication_flow")]
+        found = {}
+
+        def provider():
+            found["provider"] = c.provider_by_name(p["name"])
+        calls = [provider, lambda: c.load_flows(slugs), lambda: c.keypair_pk(p["signing_key"]),
+                 lambda: c.scope_mappings(p["scopes"])]
+        (_found, error) = next(iter(concurrently(calls)))  # the provider's own lookup fails the module
+        if error is not None:
+            raise error
+        return found["provider"]
 
     def _release(self):
         """The server's release for messages (its version when read, else what its provider's fields show)."""

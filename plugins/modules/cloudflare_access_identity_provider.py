@@ -73,6 +73,37 @@ options:
         replaces the whole configuration on update and does not return the stored secret.
       - Used by every type that has a client secret; for those, give the secret here and not in O(config).
     type: str
+  client_secret_from_provider:
+    description:
+      - Name of an authentik OAuth2/OpenID provider whose client secret is the login method's client secret, for when
+        O(client_secret) is not given. The module reads the secret from authentik only when it has to send it, that is when
+        the login method is created, when another setting changes, or with O(update_secret=always). A rerun that changes
+        nothing sends no request to authentik.
+      - Needs O(authentik_url) and O(authentik_token). Mutually exclusive with O(client_secret).
+      - In check mode, a provider that does not exist yet is assumed to be created by an earlier task of the play.
+    type: str
+  authentik_url:
+    description:
+      - Base URL of the authentik API, such as V(https://auth.example.com). Used only with O(client_secret_from_provider).
+      - If not set, the value of the E(AUTHENTIK_URL) environment variable is used.
+    type: str
+  authentik_token:
+    description:
+      - An authentik API token that may read the provider named by O(client_secret_from_provider) and its client secret.
+      - If not set, the value of the E(AUTHENTIK_TOKEN) environment variable is used.
+    type: str
+  authentik_validate_certs:
+    description:
+      - Whether to verify authentik's TLS certificate.
+      - If not set, the value of the E(AUTHENTIK_VALIDATE_CERTS) environment variable is used, and V(true) when that
+        is not set either.
+    type: bool
+    default: true
+  authentik_ca_path:
+    description:
+      - A CA bundle (PEM file) to verify authentik's certificate with.
+      - If not set, the value of the E(AUTHENTIK_CA_PATH) environment variable is used.
+    type: path
   update_secret:
     description:
       - V(on_create) sends O(client_secret) when the login method is created and with every update that another setting
@@ -286,7 +317,7 @@ changes:
   sample: [config]
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import (
     IDP_TYPES,
@@ -312,6 +343,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._en
     run,
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import client_from_prefixed_options
 
 OIDC_OPTIONS = ("auth_url", "token_url", "certs_url", "scopes", "claims", "email_claim_name", "pkce_enabled")
 OIDC_URLS = ("auth_url", "token_url", "certs_url")
@@ -357,8 +389,19 @@ def check_params(params):
         for key in OIDC_URLS:
             if key in config:
                 check_url(config[key], "config.%s" % key)
-    if params["update_secret"] == "always" and params["state"] == "present" and not params.get("client_secret"):
+    if params["update_secret"] == "always" and params["state"] == "present" and not params.get("client_secret") \
+            and not params.get("client_secret_from_provider"):
         raise ValueError("update_secret=always needs client_secret: there is no secret to send")
+    if params.get("client_secret_from_provider") is not None:
+        if params.get("client_secret") is not None:
+            raise ValueError("Give either client_secret or client_secret_from_provider, not both")
+        if idp_type not in SECRET_TYPES:
+            raise ValueError("A login method of type %s has no client secret; leave client_secret_from_provider out"
+                             % idp_type)
+        missing = [key for key in ("authentik_url", "authentik_token") if not params.get(key)]
+        if missing:
+            raise ValueError("client_secret_from_provider needs %s (or the environment variables AUTHENTIK_URL and "
+                             "AUTHENTIK_TOKEN)" % " and ".join(missing))
 
 
 def wanted_config(params, creating, normalized=True):
@@ -395,8 +438,9 @@ class IdentityProvider(ManagedObject):
     result_key = "identity_provider"
     secret_keys = SECRET_KEYS
 
-    def __init__(self, module, client):
+    def __init__(self, module, client, read_secret=None):
         super(IdentityProvider, self).__init__(module, client)
+        self.read_secret = read_secret  # reads the secret from authentik (client_secret_from_provider), or None
         self.recreating = False
         self.send_config = {}
         self.end = None
@@ -429,6 +473,20 @@ class IdentityProvider(ManagedObject):
         return current is not None and current.get("type") != self.params["type"]
 
     def desired(self, current):
+        p = self.params
+        if self.read_secret is not None and p.get("client_secret") is None and p["state"] == "present":
+            # The secret is read from authentik only when it has to go out: on create, with an update (Cloudflare
+            # replaces the whole configuration) or when asked to send it every time.
+            if current is None or self.type_changes(current) or p["update_secret"] == "always":
+                p["client_secret"] = self.read_secret()
+            else:
+                want = self._desired(current)
+                if not differences(self.normalize(current), want):
+                    return want
+                p["client_secret"] = self.read_secret()
+        return self._desired(current)
+
+    def _desired(self, current):
         p = self.params
         creating = current is None or (self.type_changes(current) and p["recreate"] and not current.get("read_only"))
         config = wanted_config(p, creating)
@@ -567,8 +625,36 @@ def argument_spec():
             identity_update_behavior=dict(type="str", choices=["automatic", "reauth", "no_action"]),
         )),
         recreate=dict(type="bool", default=False),
+        client_secret_from_provider=dict(type="str", no_log=False),
+        authentik_url=dict(type="str", fallback=(env_fallback, ["AUTHENTIK_URL"])),
+        authentik_token=dict(type="str", no_log=True, fallback=(env_fallback, ["AUTHENTIK_TOKEN"])),
+        authentik_validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["AUTHENTIK_VALIDATE_CERTS"])),
+        authentik_ca_path=dict(type="path", fallback=(env_fallback, ["AUTHENTIK_CA_PATH"])),
     )
     return spec
+
+
+def secret_reader(module, redact):
+    """A function that reads the client secret of the provider ``client_secret_from_provider`` from authentik."""
+    name = module.params["client_secret_from_provider"]
+
+    def read():
+        authentik = client_from_prefixed_options(module)
+        provider = authentik.provider_by_name(name)
+        if provider is None:
+            if module.check_mode:
+                # In a check-mode run of a play, the task that creates the provider only pretended to.
+                return "not-known-in-check-mode"
+            raise LookupFailed("No authentik OAuth2 provider is named %r, so there is no client secret to read for the "
+                               "login method (client_secret_from_provider)" % name)
+        secret = authentik.provider_secret(provider)
+        if not secret:
+            raise LookupFailed("The authentik OAuth2 provider %r has no client secret (a public client?); give "
+                               "client_secret or make the provider confidential" % name)
+        redact.add(secret)
+        module.no_log_values.add(secret)
+        return secret
+    return read
 
 
 def main():
@@ -584,7 +670,9 @@ def main():
     client = CloudflareClient.from_module(module)
     if module.params.get("client_secret"):
         client.redact.add(module.params["client_secret"])
-    run(module, lambda: IdentityProvider(module, client), extra=lambda resource, result: team_urls(client, resource, result))
+    reader = secret_reader(module, client.redact) if module.params.get("client_secret_from_provider") else None
+    run(module, lambda: IdentityProvider(module, client, reader),
+        extra=lambda resource, result: team_urls(client, resource, result))
 
 
 if __name__ == "__main__":

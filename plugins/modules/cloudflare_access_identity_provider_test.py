@@ -103,6 +103,15 @@ options:
         When not given, the sign-in uses the provider's own secret, read from authentik, and a secret that differs
         on Cloudflare's side goes unnoticed.
     type: str
+  client_secret_from_provider:
+    description:
+      - Set V(true) when the login method was given the provider's own client secret, as
+        M(idpbridge.authentik_cloudflare.cloudflare_access_identity_provider) does with its O(client_secret_from_provider)
+        option. The C(client_secret) check then passes for a confidential provider without a secret given here (there
+        is nothing else to compare, as Cloudflare never returns the secret).
+      - Ignored when O(client_secret) is given.
+    type: bool
+    default: false
   test_username:
     description:
       - An authentik user (username or e-mail address) to sign in as. Without it, the sign-in checks are skipped.
@@ -267,6 +276,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._ht
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     ApiError,
+    concurrently,
     Redactor,
     validate_base_url,
 )
@@ -353,6 +363,7 @@ class LoginMethodTest:
         self.jwks = None
         self.callback = None
         self.fetched_origins = {}
+        self.prefetched = {}  # answers read ahead at the same time: key -> (result, exception)
 
     # ---- the chain --------------------------------------------------------------------------
     def run(self):
@@ -360,6 +371,7 @@ class LoginMethodTest:
             self.report.skip_rest("needs the login method")
             return
         self.team()
+        self.prefetch()
         self.check_provider()
         self.check_discovery()
         self.check_endpoints()
@@ -403,11 +415,60 @@ class LoginMethodTest:
             if self.idp.get("id"):
                 self.out["test_url"] = idp_test_url(domain, self.idp["id"])
 
+    # ---- reads ahead --------------------------------------------------------------------------------
+    def prefetch(self):
+        """Send the reads the checks below will make at the same time, each exactly when its check will.
+
+        The JWKS (from the login method's certs_url) does not depend on the provider; the discovery
+        document needs the provider's application, the scope names its property mappings. One after
+        another they cost the sum of their times, so: the JWKS alongside the provider lookup, and once
+        the provider is known its discovery document alongside the scope mappings. The checks then
+        take the answers (or the errors) from ``prefetched`` in their own order.
+        """
+        name = self.p.get("provider")
+
+        def provider_side():
+            if not name:
+                return
+            provider = self._ahead(("provider", name), lambda: self.ak.provider_by_name(name))
+            if provider is None:
+                return
+            calls = [lambda: self._ahead(("scopes",), self._scope_mappings)]
+            slug = provider.get("assigned_application_slug")
+            if slug:
+                url = self.discovery_url(slug)
+                calls.append(lambda: self._ahead(("url", url), lambda: self.http.get_json(url)))
+            concurrently(calls)
+
+        certs = self.config["certs_url"]
+        concurrently([lambda: self._ahead(("url", certs), lambda: self.http.get_json(certs)), provider_side])
+
+    def _ahead(self, key, call):
+        try:
+            result = call()
+        except Exception as exc:  # pylint: disable=broad-except  # raised again where the check asks
+            self.prefetched[key] = (None, exc)
+            raise
+        self.prefetched[key] = (result, None)
+        return result
+
+    def _taken(self, key, call):
+        """The answer read ahead for ``key`` (once), else ``call()``."""
+        if key not in self.prefetched:
+            return call()
+        result, error = self.prefetched.pop(key)
+        if error is not None:
+            raise error
+        return result
+
+    def _scope_mappings(self):
+        return self.ak.paginate("/propertymappings/provider/scope/", what="list the scope mappings")
+
     def check_provider(self):
         name = self.p.get("provider")
         client_id = self.config["client_id"]
         if name:
-            provider = self.ak.provider_by_name(name)
+            provider = self._taken(("provider", name), lambda: self.ak.provider_by_name(name))
             if provider is None:
                 self.report.fail("provider", "authentik has no OAuth2/OpenID provider named %r" % name)
                 return
@@ -429,15 +490,15 @@ class LoginMethodTest:
             provider.get("name"), provider.get("pk"), self.slug))
 
     # ---- discovery, endpoints, JWKS, TLS ---------------------------------------------------------------
-    def discovery_url(self):
+    def discovery_url(self, slug=None):
         public = self.p.get("authentik_public_url") or self.ak.root_url
         return "%s/application/o/%s/.well-known/openid-configuration" % (
-            public.rstrip("/"), quote(self.slug, safe=""))
+            public.rstrip("/"), quote(slug or self.slug, safe=""))
 
     def fetch(self, url):
         """``(status, body)`` of a GET; records the origin as reached (or its TLS failure)."""
         try:
-            status, body, _response = self.http.get_json(url)
+            status, body, _response = self._taken(("url", url), lambda: self.http.get_json(url))
         except HttpFailure as exc:
             self.fetched_origins.setdefault(_origin(url), str(exc) if exc.tls else None)
             raise
@@ -597,6 +658,10 @@ class LoginMethodTest:
         if self.provider.get("client_type") == "public":
             self.report.skip("client_secret", "the provider is a public client; authentik checks no secret")
             return
+        if not given and self.p.get("client_secret_from_provider"):
+            self.report.ok("client_secret", "the login method was given the provider's own client secret "
+                                            "(client_secret_from_provider)")
+            return
         if not given:
             self.report.skip("client_secret", "Cloudflare never returns the secret; give client_secret to compare it")
             return
@@ -640,7 +705,7 @@ class LoginMethodTest:
         """Scope names of the provider's property mappings (other mapping kinds are not scopes)."""
         wanted = set(str(pk) for pk in pks)
         names = []
-        for mapping in self.ak.paginate("/propertymappings/provider/scope/", what="list the scope mappings"):
+        for mapping in self._taken(("scopes",), self._scope_mappings):
             if str(mapping.get("pk")) in wanted and mapping.get("scope_name"):
                 names.append(mapping["scope_name"])
         return names
@@ -788,6 +853,7 @@ def main():
         authentik_public_url=dict(type="str"),
         team_domain=dict(type="str"),
         client_secret=dict(type="str", no_log=True),
+        client_secret_from_provider=dict(type="bool", default=False),
         test_username=dict(type="str"),
         test_password=dict(type="str", no_log=True),
         require_tls=dict(type="bool", default=True),

@@ -135,6 +135,8 @@ class App:
         self.faults: list[Fault] = []
         self.released = threading.Event()  # set to end every hold at once
         self.base_url = ""  # set by the server once it is bound
+        # seconds each answer waits, as a real server's would (tests/servers/latency.py); None: no wait
+        self.latency: Callable[[str, str, dict, int, Any], float] | None = None
         self.setup_routes()
         self.reset_state()
 
@@ -354,6 +356,9 @@ def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
             if resp.content_type == "application/json" and not resp.exact_content_type:
                 resp.content_type = app.json_content_type
             app.record(req, resp.status, "delayed" if fault is not None and fault.delay else None)
+            if app.latency is not None:
+                # outside the lock: concurrent requests wait concurrently, as on a real server
+                time.sleep(app.latency(req.method, req.path, req.query, resp.status, resp.body))
             try:
                 self._send(resp)
             except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (a delay fault)
