@@ -45,7 +45,21 @@ def rule_sets():
 
 
 class AccessClient(CloudflareClient):
-    """The Cloudflare client with the paths and the error hints of Access applications and policies."""
+    """The Cloudflare client with the paths and the error hints of Access applications and policies.
+
+    With ``predict_missing`` (check mode), a login method or policy named but not found stands in
+    as ``(not yet created: <name>)`` with a warning: an earlier task of the same check-mode run
+    would have created it, so failing here would not tell the truth.
+    """
+
+    predict_missing = False
+
+    def _missing(self, what, ref, message):
+        if self.predict_missing:
+            self.warn("%s %r does not exist (yet); in check mode it is assumed to be created by an earlier task"
+                      % (what, ref))
+            return "(not yet created: %s)" % ref
+        raise LookupFailed(message)
 
     def hint_for(self, status, api_message, codes, method, path):
         text = (api_message or "").lower()
@@ -143,8 +157,8 @@ class AccessClient(CloudflareClient):
                 return ref
         found = self.unique_policy(ref)
         if found is None:
-            raise LookupFailed("No reusable Access policy in %s is named %r or has that id; create it first "
-                               "(cloudflare_access_policy), or check the name" % (self.scope, ref))
+            return self._missing("The policy", ref, "No reusable Access policy in %s is named %r or has that id; create "
+                                 "it first (cloudflare_access_policy), or check the name" % (self.scope, ref))
         return found["id"]
 
     # ---- login methods -------------------------------------------------------------------------
@@ -156,8 +170,9 @@ class AccessClient(CloudflareClient):
         found = self.unique_identity_provider(ref)
         if found is None:
             names = ", ".join(sorted("%r" % idp.get("name") for idp in self.identity_providers() if isinstance(idp, dict)))
-            raise LookupFailed("No login method in %s is named %r or has that id (there are: %s); create it first "
-                               "(cloudflare_access_identity_provider), or check the name" % (self.scope, ref, names or "none"))
+            return self._missing("The login method", ref, "No login method in %s is named %r or has that id (there are: "
+                                 "%s); create it first (cloudflare_access_identity_provider), or check the name"
+                                 % (self.scope, ref, names or "none"))
         return found["id"]
 
     def login_method_name(self, idp_id):
