@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cloudflare_access_application
 short_description: Manage a self-hosted Cloudflare Access application, such as grafana.example.com behind authentik
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Create, update or delete a self-hosted Access application of a Cloudflare Zero Trust account or, for the legacy
     zone-level Access, of a zone. The application protects O(domain) (and O(destinations)); who gets in is said by the

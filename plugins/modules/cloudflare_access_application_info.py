@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cloudflare_access_application_info
 short_description: List or read Cloudflare Access applications
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Lists the Access applications of a Cloudflare Zero Trust account or, for the legacy zone-level Access, of a zone,
     reading all pages.

@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cloudflare_access_policy
 short_description: Manage a reusable Cloudflare Access policy, such as "members of these authentik groups"
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Create, update or delete a reusable Access policy of a Cloudflare Zero Trust account. Applications link to it
     (see M(idpbridge.authentik_cloudflare.cloudflare_access_application)).

@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cloudflare_access_policy_info
 short_description: List or read reusable Cloudflare Access policies
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Lists the reusable Access policies of a Cloudflare Zero Trust account, reading all pages (the API has no name filter).
   - With O(policy_id) reads one policy by id; with O(name) finds the one policy with that name. Two or more policies with

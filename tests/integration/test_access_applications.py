@@ -121,7 +121,7 @@ def test_policy_order_on_the_application_is_significant(api, play):
 def test_duplicate_names_are_an_error_listing_both_ids(api, play):
     idp = arrange(api, "authentik")
     ids = []
-    for _ in range(2):
+    for _attempt in range(2):
         resp = api.cloudflare.call("POST", acc(api, "policies"), json={
             "name": "Twice", "decision": "allow", "include": [{"login_method": {"id": idp}}]})
         ids.append(resp.json()["result"]["id"])
