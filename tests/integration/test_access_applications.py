@@ -133,6 +133,14 @@ def test_duplicate_names_are_an_error_listing_both_ids(api, play):
         assert "2 reusable Access policies" in msg and ids[0] in msg and ids[1] in msg
     assert writes(api) == []
 
+    app_ids = [api.cloudflare.call("POST", acc(api, "apps"), json={
+        "name": "Twin", "domain": "twin%d.example.com" % i, "type": "self_hosted"}).json()["result"]["id"] for i in (1, 2)]
+    api.cloudflare.clear_log()
+    result = play([task("App", {"name": "Twin", "domain": "twin1.example.com"}, module=APP, ignore_errors=True)])
+    msg = failure(result, "App")["msg"]
+    assert "2 Access applications" in msg and app_ids[0] in msg and app_ids[1] in msg
+    assert writes(api) == []
+
 
 def test_pagination_is_followed(api, play):
     idp = arrange(api, "authentik")

@@ -70,6 +70,25 @@ def test_role_protects_applications_and_says_who_gets_in(api, play, servers):
     assert checked.rc == 0 and checked.changed == 0, checked.output
     assert cf_writes(api) == []
 
+    # The test module on its own: a name that is no application is reported, not guessed; an expectation
+    # without a test user is refused; only reads reach Cloudflare.
+    module = "idpbridge.authentik_cloudflare.cloudflare_access_identity_provider_test"
+    base = {"name": "authentik (CF Apps)", "provider": "CF Apps", "require_tls": False}
+    api.cloudflare.clear_log()
+    direct = play([
+        {"name": "Verdicts", module: dict(base, test_username=user.test_username, test_password=user.test_password,
+                                          applications=["Grafana", "grafana.example.com", "Nope"])},
+        {"name": "No user", module: dict(base, expect_allowed=["Grafana"]), "ignore_errors": True},
+    ])
+    by_name = direct.task("Verdicts")["applications"]
+    assert [(v["application"], v["verdict"]) for v in by_name] == [
+        ("Grafana", "allowed"), ("Grafana", "allowed"), ("Nope", "unknown")]
+    assert "no Access application" in by_name[2]["reason"]
+    assert "for 'idpbridge-tester': Grafana: allowed" in direct.task("Verdicts")["msg"]
+    assert "expect_allowed and expect_denied needs the test user" in direct.task("No user")["msg"]
+    assert cf_writes(api) == []
+    assert user.test_password not in direct.stdout
+
     # An expectation that does not hold fails the test, saying why.
     wrong = play([role(cloudflare_access_applications=APPS, cloudflare_access_expect_allowed=["Vault"], **creds)])
     assert wrong.rc != 0
