@@ -125,3 +125,13 @@ def test_role_without_groups_asks_for_no_groups_claim(api, play):
     assert "groups" not in login_method(api)["config"]["claims"]
     assert policies(api)["Docs (idpbridge)"]["include"] == [{"email_domain": {"domain": "example.org"}}]
     assert "Docs: https://docs.example.com for @example.org" in result.stdout
+
+    # The role for another login method lists no applications: it leaves those of "CF Apps" alone.
+    api.cloudflare.clear_log()
+    other = play([role(cloudflare_access_name="CF Other")])
+    assert other.rc == 0, other.output
+    assert sorted(apps(api)) == ["Docs"] and sorted(policies(api)) == ["Docs (idpbridge)"]
+    assert [w for w in cf_writes(api) if w[1] in ("apps", "policies")] == []
+    gone = play([role(cloudflare_access_name="CF Other", cloudflare_access_state="absent")])
+    assert gone.rc == 0, gone.output
+    assert sorted(apps(api)) == ["Docs"]
