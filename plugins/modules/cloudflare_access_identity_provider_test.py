@@ -127,6 +127,24 @@ options:
         reported as skipped for such URLs.
     type: bool
     default: true
+  applications:
+    description:
+      - Access applications (names or domains) to evaluate for the signed-in test user, the way Access evaluates their
+        policies (include, exclude, require, in order); each gets a verdict in RV(applications). Needs
+        O(test_username). Reads only.
+    type: list
+    elements: str
+  expect_allowed:
+    description:
+      - Applications (names or domains) the test user must be allowed into; the module fails otherwise. They are
+        evaluated as if listed in O(applications).
+    type: list
+    elements: str
+  expect_denied:
+    description:
+      - Applications (names or domains) the test user must be kept out of; the module fails otherwise.
+    type: list
+    elements: str
 notes:
   - The login method's C(client_secret) cannot be read from Cloudflare; see O(client_secret).
   - The client authenticates at the token endpoint with HTTP Basic (C(client_secret_basic)).
@@ -249,6 +267,19 @@ sign_in_trace:
   returned: when a sign-in was tried
   type: list
   elements: str
+applications:
+  description:
+    - Who gets in, per application named in O(applications), O(expect_allowed) or O(expect_denied), for the test user.
+    - Each has C(application), C(domain), C(url), C(verdict) (V(allowed), V(denied) or V(unknown) when a rule cannot be
+      decided from the ID token, such as an IP range), C(policy) (the deciding policy), C(reason) and C(sentence)
+      (C(allowed (...)) or C(denied, because ...)).
+  returned: when applications are named and the sign-in got an ID token
+  type: list
+  elements: dict
+  sample:
+    - {application: Grafana, domain: grafana.example.com, verdict: denied, policy: null,
+       sentence: "denied, because no policy lets the user in: policy 'Grafana': no include rule matched: groups claim
+       is 'sre' (the groups claim is ['staff'])"}
 """
 
 import hmac
@@ -263,9 +294,14 @@ from ansible.module_utils.six.moves.urllib.parse import quote, urlsplit
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import (
     AuthentikClient,
 )
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access import AccessClient
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access_verdicts import (
+    access_verdicts,
+    summary_line,
+    verdict_argument_spec,
+)
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import (
     SAFE_ID,
-    CloudflareClient,
     callback_url,
     clean_auth_domain,
     cloudflare_argument_spec,
@@ -858,6 +894,7 @@ def main():
         test_password=dict(type="str", no_log=True),
         require_tls=dict(type="bool", default=True),
     )
+    spec.update(verdict_argument_spec())
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
                            required_one_of=[("name", "identity_provider_id")],
                            mutually_exclusive=[("name", "identity_provider_id")],
@@ -874,7 +911,7 @@ def main():
             validate_base_url(p["authentik_public_url"], "authentik_public_url")
         except ValueError as exc:
             module.fail_json(msg=str(exc))
-    cloudflare = CloudflareClient.from_module(module)
+    cloudflare = AccessClient.from_module(module)
     authentik = AuthentikClient(_AuthentikParams(module))
     redact = Redactor()
     for value in (p.get("client_secret"), p.get("test_password"), p.get("authentik_token")):
@@ -894,6 +931,16 @@ def main():
         if check is not None:
             check["reason"] = redact(check["reason"])
     msg, result = summary(test.report, test.out)
+    try:
+        access = access_verdicts(cloudflare, p, test.idp, test.out.get("id_token_claims"),
+                                 test.config.get("email_claim_name") or "email")
+    except (ApiError, LookupFailed) as exc:
+        module.fail_json(msg=redact(str(exc)), **result)
+    if access is not None:
+        result["applications"] = access["verdicts"]
+        msg += summary_line(access, p.get("test_username"))
+        if access["problems"] and result["passed"]:
+            module.fail_json(msg=redact("Who gets in is not as expected: %s" % "; ".join(access["problems"])), **result)
     if not result["passed"]:
         module.fail_json(msg=redact(msg), changed=False, **result)
     module.exit_json(changed=False, msg=msg, **result)

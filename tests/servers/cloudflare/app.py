@@ -256,6 +256,7 @@ class CloudflareApp(App):
             None, read_only=True, created=SEED_TIME)
         self.window_start = time.monotonic()
         self.window_count = 0
+        self.access.reset()
 
     def make_org(self, overrides: dict) -> dict:
         org = {
@@ -304,6 +305,7 @@ class CloudflareApp(App):
                                        for key, store in self.idps.items()},
                 "organizations": {"%s/%s" % key: copy.deepcopy(org) for key, org in self.orgs.items()},
                 "settings": dict(self.settings, page_size=self.page_size),
+                **self.access.dump(),
             }
 
     def identity_providers(self, scope: str = "account") -> list[dict]:
@@ -490,6 +492,8 @@ class CloudflareApp(App):
             self.route("GET", prefix + r"/access/organizations", self.get_org)
             self.route("POST", prefix + r"/access/organizations", self.create_org)
             self.route("PUT", prefix + r"/access/organizations", self.update_org)
+        from tests.servers.cloudflare import access_apps  # pylint: disable=import-outside-toplevel
+        access_apps.register(self)  # Access applications and reusable policies
 
     # ---- tokens, user, accounts, zones -------------------------------------------------------------------
     def verify_token(self, req: Request) -> Response:

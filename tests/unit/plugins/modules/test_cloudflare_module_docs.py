@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.doc_fragments import _attributes, _cloudflare
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.doc_fragments import _access_rules, _attributes, _cloudflare
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import cloudflare_argument_spec
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.modules import (
     cloudflare_access_identity_provider as idp,
@@ -22,6 +22,10 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.modules import (
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.modules import (
     cloudflare_access_organization_info as org_info,
 )
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.modules import cloudflare_access_application as app
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.modules import cloudflare_access_application_info as app_info
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.modules import cloudflare_access_policy as pol
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.modules import cloudflare_access_policy_info as pol_info
 
 ROOT = Path(__file__).resolve().parents[4]
 GROUP = "idpbridge.authentik_cloudflare.cloudflare"
@@ -31,12 +35,19 @@ FRAGMENTS = {
     "idpbridge.authentik_cloudflare._cloudflare.actiongroup": _cloudflare.ModuleDocFragment.ACTIONGROUP,
     "idpbridge.authentik_cloudflare._attributes": _attributes.ModuleDocFragment.DOCUMENTATION,
     "idpbridge.authentik_cloudflare._attributes.info_module": _attributes.ModuleDocFragment.INFO_MODULE,
+    "idpbridge.authentik_cloudflare._access_rules": _access_rules.ModuleDocFragment.DOCUMENTATION,
 }
 SPECS = {
     "cloudflare_access_identity_provider": (idp, idp.argument_spec()),
     "cloudflare_access_identity_provider_info": (
         idp_info, dict(cloudflare_argument_spec(zone=True), name=dict(type="str"), identity_provider_id=dict(type="str"))),
     "cloudflare_access_organization_info": (org_info, cloudflare_argument_spec(zone=True)),
+    "cloudflare_access_application": (app, app.argument_spec()),
+    "cloudflare_access_application_info": (
+        app_info, dict(cloudflare_argument_spec(zone=True), name=dict(type="str"), application_id=dict(type="str"))),
+    "cloudflare_access_policy": (pol, pol.argument_spec()),
+    "cloudflare_access_policy_info": (
+        pol_info, dict(cloudflare_argument_spec(), name=dict(type="str"), policy_id=dict(type="str"))),
 }
 
 
@@ -100,3 +111,7 @@ def test_returned_keys_are_documented():
     assert {"identity_providers", "identity_provider", "exists", "id", "test_url", "callback_url"} <= set(
         yaml.safe_load(idp_info.RETURN))
     assert {"organization", "auth_domain", "team_name", "name", "callback_url"} <= set(yaml.safe_load(org_info.RETURN))
+    assert {"application", "existing", "end_state", "id", "url", "changes"} <= set(yaml.safe_load(app.RETURN))
+    assert {"policy", "existing", "end_state", "id", "changes"} <= set(yaml.safe_load(pol.RETURN))
+    assert {"applications", "application", "exists", "id"} <= set(yaml.safe_load(app_info.RETURN))
+    assert {"policies", "policy", "exists", "id"} <= set(yaml.safe_load(pol_info.RETURN))
