@@ -39,19 +39,22 @@ import uuid
 from typing import Any, Callable
 
 from tests.servers._control import App, HTTPError, Request, Response
-from tests.servers.authentik import contract, drf, oidc, seed
+from tests.servers.authentik import contract, directory, drf, oidc, scim, seed
 from tests.servers.authentik.applications import ApplicationsMixin
+from tests.servers.authentik.directory import DirectoryMixin
 from tests.servers.authentik.common import API, _DATE, _bool_arg, _sort_key, generate_client_secret
 from tests.servers.authentik.keys import KeyMaterial, key_material
 from tests.servers.authentik.lookups import LookupsMixin
 from tests.servers.authentik.policies import PoliciesMixin
 from tests.servers.authentik.providers import ProvidersMixin
+from tests.servers.authentik.scim import ScimMixin
 from tests.servers.authentik.secrets_api import SecretsMixin
 from tests.servers.authentik.versions import DEFAULT_VERSION, Profile
 
 __all__ = ["AuthentikApp", "DEFAULT_VERSION"]
 
-class AuthentikApp(LookupsMixin, ProvidersMixin, ApplicationsMixin, PoliciesMixin, SecretsMixin, App):
+class AuthentikApp(LookupsMixin, ProvidersMixin, ApplicationsMixin, PoliciesMixin, SecretsMixin, ScimMixin,
+                   DirectoryMixin, App):
     """The authentik test server. See the module docstring for the public API."""
 
     name = "authentik"
@@ -80,6 +83,7 @@ class AuthentikApp(LookupsMixin, ProvidersMixin, ApplicationsMixin, PoliciesMixi
         self.seq = 0
         self.token_user = 0
         self.contract_mode = "enforce"
+        self.scim_generation = 0  # bumped by a reset: a sync still running then drops its results
         contract.preload()
         super().__init__(token, page_size)
 
@@ -98,6 +102,8 @@ class AuthentikApp(LookupsMixin, ProvidersMixin, ApplicationsMixin, PoliciesMixi
         self.app_list_cache = {}
         self.provider_seq = 0
         self.seq = 0
+        self.scim_generation = getattr(self, "scim_generation", 0) + 1
+        scim.reset(self)
         for slug, name, title, designation, authentication, stages, ids in seed.FLOWS:
             pk, ptr = ids or (seed.stable_uuid("flow", slug), seed.stable_uuid("flow-pbm", slug))
             self.flows[pk] = {
@@ -175,6 +181,10 @@ class AuthentikApp(LookupsMixin, ProvidersMixin, ApplicationsMixin, PoliciesMixi
             "contract_models": contract.client_version(),
             "contract_fields": dict((k, v) for k, v in contract.field_set(self.profile).items() if k != "models"),
             "contract_mode": self.contract_mode,
+            "scim_providers": [dict(self.render_scim_provider(p), token=p["token"])
+                               for p in self._sorted(self.scim_providers.values(), "pk")],
+            "scim_links": [dict((k, v) for k, v in link.items() if k != "sent")
+                           for link in sorted(self.scim_links.values(), key=lambda item: item["seq"])],
         }
 
     # ---- lookups for tests and other modules ----------------------------------------------
@@ -418,6 +428,8 @@ class AuthentikApp(LookupsMixin, ProvidersMixin, ApplicationsMixin, PoliciesMixi
         r("GET", API + r"/secrets/secrets/(?P<pk>[^/]+)/view_value/", self.secret_view_value)
         r("POST", API + r"/secrets/secrets/(?P<pk>[^/]+)/rotate/", self.secret_rotate)
         oidc.setup_routes(self)
+        scim.setup_routes(self)
+        directory.setup_routes(self)
 
     # ---- lists: filters, ordering, pagination ---------------------------------------------
     def paginated(self, req: Request, items: list[dict], autocomplete: dict | None = None,

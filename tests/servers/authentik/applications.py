@@ -65,7 +65,8 @@ class ApplicationsMixin:
         values.update({
             "pbm_uuid": application["pk"],
             "provider_obj": self.render_provider(provider, "provider_obj") if provider else None,
-            "backchannel_providers_obj": [],
+            "backchannel_providers_obj": [self.render_scim_provider_obj(self.scim_providers[pk])
+                                          for pk in application["backchannel_providers"] if pk in self.scim_providers],
             "launch_url": self.launch_url(application),
             "meta_icon": icon_value,
             "meta_icon_url": icon_url,
@@ -81,6 +82,13 @@ class ApplicationsMixin:
                         raise drf.Invalid([message])
             return check
 
+        def backchannel_free(pks: Any) -> None:
+            # a provider is the backchannel of one application at most (Provider.backchannel_application)
+            for pk in pks:
+                other = self.scim_application(pk)
+                if other is not None and (instance is None or other["pk"] != instance["pk"]):
+                    raise drf.Invalid(["Provider %s is already a backchannel provider of %s." % (pk, other["slug"])])
+
         slug_max = 50 if self.profile.has("app.slug_max_50") else None
         spec: dict[str, drf.Field] = {
             "name": drf.Char(required=True),
@@ -88,8 +96,10 @@ class ApplicationsMixin:
                 drf.slug_validator, unique("slug", "Application with this slug already exists.")]),
             "provider": drf.PrimaryKey(lambda pk: pk in self.providers, pk_type="int", allow_null=True,
                                        validators=[unique("provider", "Application with this provider already exists.")]),
-            # only backchannel provider types may be listed here; OAuth2 providers are not
-            "backchannel_providers": drf.ManyPrimaryKeys(drf.PrimaryKey(lambda pk: False, pk_type="int")),
+            # only backchannel provider types (SCIM here) may be listed; OAuth2 providers are not
+            "backchannel_providers": drf.ManyPrimaryKeys(drf.PrimaryKey(lambda pk: pk in self.scim_providers,
+                                                                        pk_type="int"),
+                                                         validators=[backchannel_free]),
             "open_in_new_tab": drf.Boolean(),
             "meta_launch_url": drf.Char(allow_blank=True, validators=[_launch_url_validator]),
             "meta_icon": drf.Char(allow_blank=True),
@@ -173,6 +183,7 @@ class ApplicationsMixin:
             del self.bindings[pk]
         if doomed:
             self.clear_app_list_cache()  # pre_delete of each cascaded binding
+        self.scim_application_deleted(record)  # its SCIM providers are deleted with it
         del self.applications[record["pk"]]
         return Response(204)
 
