@@ -118,6 +118,14 @@ options:
         reported as skipped for such URLs.
     type: bool
     default: true
+  scim_provider:
+    description:
+      - The name of the authentik SCIM provider that pushes to this login method. When given, the C(scim) check
+        compares the users authentik would provision (the users bound to the provider's application and the members
+        of its bound groups, or everyone without bindings; inactive ones as inactive) and the groups it pushes with
+        Cloudflare's lists of the login method's SCIM users and groups, and names the missing, extra and wrongly
+        (in)active ones. Without it the check is skipped.
+    type: str
 notes:
   - The login method's C(client_secret) cannot be read from Cloudflare; see O(client_secret).
   - The client authenticates at the token endpoint with HTTP Basic (C(client_secret_basic)).
@@ -263,6 +271,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cl
     idp_test_url,
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._scim_check import check_scim
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
@@ -288,7 +297,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._oi
 
 CHECKS = ("login_method", "provider", "tls", "discovery", "endpoints", "jwks", "redirect_uri", "client_id",
           "client_secret", "scopes", "claims_in_id_token", "sign_in", "token", "id_token_signature",
-          "id_token_validity", "id_token_claims")
+          "id_token_validity", "id_token_claims", "scim")
 DEFAULT_SCOPES = ["openid", "email", "profile"]
 PASSED = "passed"
 FAILED = "failed"
@@ -371,6 +380,7 @@ class LoginMethodTest:
         self.check_scopes()
         self.check_claims_in_id_token()
         self.sign_in()
+        check_scim(self)  # plugins/module_utils/_scim_check.py
 
     def check_login_method(self):
         ident, name = self.p.get("identity_provider_id"), self.p.get("name")
@@ -791,6 +801,7 @@ def main():
         test_username=dict(type="str"),
         test_password=dict(type="str", no_log=True),
         require_tls=dict(type="bool", default=True),
+        scim_provider=dict(type="str"),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
                            required_one_of=[("name", "identity_provider_id")],
