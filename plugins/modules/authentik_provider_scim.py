@@ -98,7 +98,8 @@ options:
     default: present
 notes:
   - Deleting the application the provider is attached to deletes the provider too (authentik cascades it).
-  - Follow a sync with M(idpbridge.authentik_cloudflare.authentik_provider_scim_info) and O(idpbridge.authentik_cloudflare.authentik_provider_scim_info#module:wait=true).
+  - Follow a sync with M(idpbridge.authentik_cloudflare.authentik_provider_scim_info) and its
+    O(idpbridge.authentik_cloudflare.authentik_provider_scim_info#module:wait=true).
 seealso:
   - module: idpbridge.authentik_cloudflare.authentik_provider_scim_info
   - module: idpbridge.authentik_cloudflare.authentik_application

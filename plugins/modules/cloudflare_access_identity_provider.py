@@ -661,6 +661,7 @@ def main():
     client = CloudflareClient.from_module(module)
     if module.params.get("client_secret"):
         client.redact.add(module.params["client_secret"])
+
     def extra(resource, result):
         out = team_urls(client, resource, result)
         out.update(scim_result(module, client, resource, result))

@@ -53,6 +53,7 @@ from tests.servers.authentik.versions import DEFAULT_VERSION, Profile
 
 __all__ = ["AuthentikApp", "DEFAULT_VERSION"]
 
+
 class AuthentikApp(LookupsMixin, ProvidersMixin, ApplicationsMixin, PoliciesMixin, SecretsMixin, ScimMixin,
                    DirectoryMixin, App):
     """The authentik test server. See the module docstring for the public API."""
@@ -572,4 +573,3 @@ class AuthentikApp(LookupsMixin, ProvidersMixin, ApplicationsMixin, PoliciesMixi
         if errors:
             raise HTTPError(400, errors)
         return data
-

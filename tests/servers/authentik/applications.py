@@ -36,7 +36,6 @@ def _launch_url_validator(value: Any) -> None:
         raise drf.Invalid([drf.INVALID_URL])
 
 
-
 class ApplicationsMixin:
     """The application API (mixed into AuthentikApp)."""
 

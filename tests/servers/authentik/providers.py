@@ -59,7 +59,6 @@ def _regex_entries_validator(entries: Any) -> None:
                 raise drf.Invalid(["Invalid Regex Pattern: %s" % entry["url"]]) from exc
 
 
-
 class ProvidersMixin:
     """The OAuth2 provider API (mixed into AuthentikApp)."""
 

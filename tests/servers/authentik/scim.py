@@ -331,4 +331,3 @@ class ScimMixin:
         if found is None:
             raise HTTPError(404, {"detail": "No Task matches the given query."})
         return Response(200, scim_sync.render_task(found))
-
