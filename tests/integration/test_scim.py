@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import requests
+
 ROLE = "idpbridge.authentik_cloudflare.cloudflare_access"
 NAME = "CF SCIM"
 LOGIN_METHOD = "authentik (CF SCIM)"
@@ -53,7 +55,7 @@ def wait_for(predicate, timeout=10.0):
 
 
 def test_role_scim_first_sync_rerun_changes_deprovisioning_and_teardown(api, play):
-    first = play([role()], verbosity=4)
+    first = play([role()], verbosity=4, diff=True)
     assert first.rc == 0, first.output[-3000:]
     idp = login_method(api)
     assert idp["scim_config"]["enabled"] is True and idp["scim_config"]["user_deprovision"] is True
@@ -79,6 +81,15 @@ def test_role_scim_first_sync_rerun_changes_deprovisioning_and_teardown(api, pla
     assert second.changed == 0, [r["task"] for r in second.results if r["result"].get("changed")]
     assert api.authentik.writes() == [] and api.cloudflare.writes() == []
     assert login_method(api)["scim_secret"] == secret
+
+    # the scim check of the login-method test names a user Cloudflare lost
+    lost = [u for u in cf_scim(api)["users"].values() if u["userName"] == "alice"][0]
+    assert requests.delete(provider["url"] + "/Users/" + lost["id"], headers={"Authorization": "Bearer " + secret},
+                           timeout=10).status_code == 204
+    broken = play([role()])
+    assert broken.rc != 0
+    check = [c for c in broken.task("Test the login method")["checks"] if c["name"] == "scim"][0]
+    assert check["status"] == "failed" and "missing in Cloudflare: alice" in check["reason"], check
 
     # a user deactivated in authentik shows inactive in Cloudflare after the next sync
     alice = api.authentik.call("GET", "/core/users/", params={"username": "alice"}).json()["results"][0]
@@ -126,6 +137,18 @@ def test_role_scim_first_sync_rerun_changes_deprovisioning_and_teardown(api, pla
     deletes = [e["path"] for e in api.authentik.requests() if e["method"] == "DELETE"]
     assert deletes[0].startswith("/api/v3/providers/scim/"), deletes
     assert all(a["slug"] != "cf-scim" for a in api.authentik.state()["applications"])
+
+
+def test_role_check_mode_with_scim_sends_no_write(api, play):
+    checked = play([role()], check=True)
+    assert checked.rc == 0, checked.output[-3000:]
+    assert api.authentik.writes() == [] and api.cloudflare.writes() == []
+    assert play([role()]).rc == 0
+    api.authentik.clear_log()
+    api.cloudflare.clear_log()
+    again = play([role()], check=True)
+    assert again.rc == 0 and again.changed == 0, [r["task"] for r in again.results if r["result"].get("changed")]
+    assert api.authentik.writes() == [] and api.cloudflare.writes() == []
 
 
 def test_role_refuses_scim_without_bindings_and_says_why(api, play):

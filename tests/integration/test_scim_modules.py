@@ -94,8 +94,8 @@ def test_backchannel_sync_and_info_judged_from_the_tasks(api, play):
     assert checked.rc == 0 and checked.task("attach")["changed"] is True
     result = play(tasks=[task("attach", APPLICATION, attach), task("again", APPLICATION, attach),
                          task("sync", SCIM, {"name": "scim", "start_sync": True}, register="started"),
-                         task("wait", SCIM_INFO, {"name": "scim", "wait": True, "since": "{{ started.sync_since }}",
-                                                 "wait_timeout": 30})])
+                         task("wait", SCIM_INFO, {"name": "scim", "wait": True, "wait_timeout": 30,
+                                                  "since": "{{ started.sync_since }}"})])
     assert result.rc == 0, result.output
     assert result.task("attach")["changed"] is True and result.task("again")["changed"] is False
     assert scim_state(api)["assigned_backchannel_application_slug"] == "scim-app"
