@@ -124,7 +124,7 @@ options:
         compares the users authentik would provision (the users bound to the provider's application and the members
         of its bound groups, or everyone without bindings; inactive ones as inactive) and the groups it pushes with
         Cloudflare's lists of the login method's SCIM users and groups, and names the missing, extra and wrongly
-        (in)active ones. Without it the check is skipped.
+        (in)active ones. Without it the check is not run (and not listed in RV(checks)).
     type: str
 notes:
   - The login method's C(client_secret) cannot be read from Cloudflare; see O(client_secret).
@@ -297,7 +297,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._oi
 
 CHECKS = ("login_method", "provider", "tls", "discovery", "endpoints", "jwks", "redirect_uri", "client_id",
           "client_secret", "scopes", "claims_in_id_token", "sign_in", "token", "id_token_signature",
-          "id_token_validity", "id_token_claims", "scim")
+          "id_token_validity", "id_token_claims")
 DEFAULT_SCOPES = ["openid", "email", "profile"]
 PASSED = "passed"
 FAILED = "failed"
@@ -317,8 +317,9 @@ class _AuthentikParams:
 
 
 class Report:
-    def __init__(self):
-        self.results = dict((name, None) for name in CHECKS)
+    def __init__(self, names=CHECKS):
+        self.names = tuple(names)
+        self.results = dict((name, None) for name in self.names)
 
     def set(self, name, status, reason):
         self.results[name] = {"name": name, "status": status, "reason": reason}
@@ -333,7 +334,7 @@ class Report:
         self.set(name, SKIPPED, reason)
 
     def skip_rest(self, reason):
-        for name in CHECKS:
+        for name in self.names:
             if self.results[name] is None:
                 self.skip(name, reason)
 
@@ -341,7 +342,7 @@ class Report:
         return (self.results.get(name) or {}).get("status")
 
     def checks(self):
-        return [self.results[name] or {"name": name, "status": SKIPPED, "reason": "not reached"} for name in CHECKS]
+        return [self.results[name] or {"name": name, "status": SKIPPED, "reason": "not reached"} for name in self.names]
 
 
 class LoginMethodTest:
@@ -352,7 +353,7 @@ class LoginMethodTest:
         self.ak = authentik
         self.http = http
         self.redact = redact
-        self.report = Report()
+        self.report = Report(CHECKS + (("scim",) if self.p.get("scim_provider") else ()))  # scim: _scim_check.py
         self.out = {}
         self.idp = None
         self.config = {}
