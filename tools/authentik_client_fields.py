@@ -70,11 +70,14 @@ REQUEST_MODELS = {
     "PatchedApplicationRequest": "patched_application_request",
     "PolicyBindingRequest": "policy_binding_request",
     "PatchedPolicyBindingRequest": "patched_policy_binding_request",
+    "SCIMProviderRequest": "scim_provider_request",
+    "PatchedSCIMProviderRequest": "patched_scim_provider_request",
 }
 RESPONSE_MODELS = {
     "OAuth2Provider": "o_auth2_provider",
     "Application": "application",
     "PolicyBinding": "policy_binding",
+    "SCIMProvider": "scim_provider",
 }
 
 # A series without a client release: (base series, {model: (removed fields, added fields)}, source note)

@@ -94,6 +94,16 @@ options:
         When not set, it is left as it is.
       - Needs authentik 2026.5 or newer.
     type: bool
+  backchannel_providers:
+    description:
+      - Names of the SCIM providers (M(idpbridge.authentik_cloudflare.authentik_provider_scim)) that push this
+        application's users and groups to another system. The list replaces the application's backchannel providers;
+        V([]) removes them. When not set, they are left as they are.
+      - Attaching a provider does not start a sync by itself (authentik starts one when the provider is saved, or see
+        O(idpbridge.authentik_cloudflare.authentik_provider_scim#module:start_sync)).
+      - Deleting the application deletes its SCIM providers too.
+    type: list
+    elements: str
   public_url:
     description:
       - The base URL users' browsers and Cloudflare reach authentik at, used to build RV(endpoints). Defaults to O(url),
@@ -214,6 +224,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._en
     run,
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError, concurrently, validate_base_url
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._scim import backchannel_pks
 
 SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 SLUG_MAX = 50
@@ -312,6 +323,8 @@ class Application(ManagedObject):
         out["meta_icon"] = current_icon(obj, self.params.get("meta_icon"))
         if "meta_hide" in obj:
             out["meta_hide"] = obj["meta_hide"]
+        if self.params.get("backchannel_providers") is not None:
+            out["backchannel_providers"] = sorted(obj.get("backchannel_providers") or [], key=str)
         return out
 
     def desired(self, current):
@@ -327,6 +340,9 @@ class Application(ManagedObject):
         if p.get("meta_icon") is not None:
             want["meta_icon"] = p["meta_icon"]
             self.icon_separately = self._icon_separately(current)
+        if p.get("backchannel_providers") is not None:
+            want["backchannel_providers"] = backchannel_pks(self.client, p["backchannel_providers"],
+                                                            self.module.check_mode, self.module.warn)
         if p.get("meta_hide") is not None:
             if not self._has_meta_hide(current):
                 raise needs_release("meta_hide", META_HIDE_SINCE, self.client.running(
@@ -487,6 +503,7 @@ def main():
         open_in_new_tab=dict(type="bool"),
         meta_icon=dict(type="str"),
         meta_hide=dict(type="bool"),
+        backchannel_providers=dict(type="list", elements="str"),
         public_url=dict(type="str"),
         state=dict(type="str", default="present", choices=["present", "absent"]),
     )

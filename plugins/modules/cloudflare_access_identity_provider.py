@@ -158,8 +158,9 @@ options:
   scim_config:
     description:
       - SCIM provisioning settings. Only the keys given are compared; when not set, the settings are left as they are.
-      - Cloudflare shows the SCIM secret only once, when SCIM is first enabled; the module masks it in its results.
-        Regenerate it in the dashboard to connect the SCIM client.
+      - Cloudflare shows the SCIM secret only once, when SCIM is first enabled; see RV(scim_secret).
+      - The same settings as the O(scim_enabled), O(scim_user_deprovision), O(scim_seat_deprovision) and
+        O(scim_identity_update_behavior) options; use one form or the other.
     type: dict
     suboptions:
       enabled:
@@ -175,6 +176,33 @@ options:
         description: How SCIM updates change users' identities.
         type: str
         choices: [automatic, reauth, no_action]
+  scim_enabled:
+    description:
+      - Whether SCIM provisioning is on for the login method (so that an identity provider such as authentik can push
+        users and groups to Cloudflare). When not set, it is left as it is.
+      - "Switching SCIM on makes Cloudflare show the login method's SCIM secret, once, in its answer. The module returns
+        it in RV(scim_secret) so a later task can hand it to the SCIM client, B(and so the task must set C(no_log: true)):
+        otherwise the module fails before changing anything."
+    type: bool
+  scim_user_deprovision:
+    description: Revoke a user's sessions in Access and Gateway when the SCIM client deprovisions the user.
+    type: bool
+  scim_seat_deprovision:
+    description: Also free a deprovisioned user's Zero Trust seat. Needs O(scim_user_deprovision).
+    type: bool
+  scim_identity_update_behavior:
+    description:
+      - How SCIM updates change the identity used in policies. V(automatic) updates it with the SCIM user's fields,
+        V(reauth) asks the user to sign in again after a group change, V(no_action) leaves it alone.
+    type: str
+    choices: [automatic, reauth, no_action]
+  scim_rotate_secret:
+    description:
+      - "Ask Cloudflare for a new SCIM secret (its refresh call), for a lost or leaked one: the old secret stops working.
+        The new one is returned in RV(scim_secret); the task must set C(no_log: true). Reports a change on every run
+        where it is set, so set it only when a new secret is wanted. Needs SCIM to be on."
+    type: bool
+    default: false
   recreate:
     description:
       - When the login method exists with another O(type), V(true) deletes it and creates a new one (with a new id, so
@@ -315,6 +343,25 @@ changes:
   type: list
   elements: str
   sample: [config]
+scim_enabled:
+  description: Whether SCIM is on for the login method after the run.
+  returned: when the login method exists
+  type: bool
+scim_base_url:
+  description:
+    - The URL a SCIM client pushes to, C(scim_config.scim_base_url) as Cloudflare reports it, else
+      C(https://<team domain>/populations/<login method id>/scim/v2).
+  returned: when SCIM is on
+  type: str
+  sample: https://myteam.cloudflareaccess.com/populations/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b/scim/v2
+scim_secret:
+  description:
+    - The login method's SCIM secret, B(only) in the run where Cloudflare showed it (SCIM switched on, or
+      O(scim_rotate_secret)); the task then runs with C(no_log) (enforced). It is masked everywhere else, also in
+      RV(identity_provider). Hand it to the SCIM client in the next task, such as the token of
+      M(idpbridge.authentik_cloudflare.authentik_provider_scim), and keep the registered variable out of logged tasks.
+  returned: when Cloudflare showed a SCIM secret in this run
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
@@ -344,6 +391,14 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._en
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import client_from_prefixed_options
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._scim import (
+    NO_LOG_FOR_SCIM_SECRET,
+    fresh_scim_secret,
+    merge_scim_options,
+    refresh_scim_secret,
+    scim_base_url,
+    scim_secret_coming,
+)
 
 OIDC_OPTIONS = ("auth_url", "token_url", "certs_url", "scopes", "claims", "email_claim_name", "pkce_enabled")
 OIDC_URLS = ("auth_url", "token_url", "certs_url")
@@ -445,6 +500,7 @@ class IdentityProvider(ManagedObject):
         self.send_config = {}
         self.end = None
         self._found_name = None
+        self.scim_secret = None  # shown by Cloudflare in this run's answer only (see scim_result)
 
     def label(self):
         name = self.params.get("name") or self._found_name
@@ -501,6 +557,8 @@ class IdentityProvider(ManagedObject):
         want = {"name": p.get("name") or (current or {}).get("name"), "type": p["type"], "config": config}
         if p.get("scim_config") is not None:
             want["scim_config"] = dict((k, v) for k, v in p["scim_config"].items() if v is not None)
+        if scim_secret_coming(current, want, p.get("scim_rotate_secret")) and not self.module.no_log:
+            raise Refused(NO_LOG_FOR_SCIM_SECRET)
         return want
 
     def refuse(self, current, desired):
@@ -532,6 +590,7 @@ class IdentityProvider(ManagedObject):
     def create(self, desired):
         body = create_body(self.to_send(desired), self.params.get("client_secret"))
         result = self.client.result("POST", self.client.idp_path, body=body, what="create %s" % self.label())
+        self.keep_scim_secret(result)
         if not isinstance(result, dict):
             return body
         return self.settle_race(result)
@@ -555,6 +614,12 @@ class IdentityProvider(ManagedObject):
             self.delete(other)
         return keep
 
+    def keep_scim_secret(self, answer):
+        secret = fresh_scim_secret(answer)
+        if secret:
+            self.scim_secret = secret
+            self.client.redact.add(secret)
+
     def update(self, current, changes, desired):
         if self.recreating:
             self.delete(current)
@@ -566,6 +631,7 @@ class IdentityProvider(ManagedObject):
         body = put_body(current, self.to_send(desired), self.params.get("client_secret"))
         result = self.client.result("PUT", self.client.idp_item_path(current["id"]), body=body,
                                     what="update %s" % self.label())
+        self.keep_scim_secret(result)
         return result if isinstance(result, dict) else dict(body, id=current["id"])
 
     def delete(self, current):
@@ -600,6 +666,32 @@ def team_urls(client, resource, result):
     return out
 
 
+def scim_result(module, client, resource, result):
+    """The SCIM part of the result: a refresh of the SCIM secret when asked, ``scim_base_url`` and, only in the
+    run where Cloudflare showed it, ``scim_secret`` (the task runs with no_log, see ``desired``)."""
+    p = module.params
+    out = {}
+    if p["state"] == "absent" or not result.get("id"):
+        return out
+    end = resource.end or {}
+    if p.get("scim_rotate_secret"):
+        out["changed"] = True
+        out["msg"] = result["msg"] + ("; the SCIM secret would be refreshed" if module.check_mode else
+                                      "; SCIM secret refreshed")
+        if not module.check_mode:
+            answer = refresh_scim_secret(client, result["id"], resource.label())
+            resource.keep_scim_secret(answer)
+            if isinstance(answer, dict):
+                end = answer
+    scim = end.get("scim_config") or {}
+    out["scim_enabled"] = bool(scim.get("enabled"))
+    if scim.get("enabled") or (module.check_mode and (p.get("scim_config") or {}).get("enabled")):
+        out["scim_base_url"] = scim_base_url(end, client.team_domain([end]))
+    if resource.scim_secret:
+        out["scim_secret"] = resource.scim_secret
+    return out
+
+
 def argument_spec():
     spec = cloudflare_argument_spec(zone=True)
     spec.update(
@@ -624,6 +716,11 @@ def argument_spec():
             seat_deprovision=dict(type="bool"),
             identity_update_behavior=dict(type="str", choices=["automatic", "reauth", "no_action"]),
         )),
+        scim_enabled=dict(type="bool"),
+        scim_user_deprovision=dict(type="bool"),
+        scim_seat_deprovision=dict(type="bool"),
+        scim_identity_update_behavior=dict(type="str", choices=["automatic", "reauth", "no_action"]),
+        scim_rotate_secret=dict(type="bool", default=False, no_log=False),
         recreate=dict(type="bool", default=False),
         client_secret_from_provider=dict(type="str", no_log=False),
         authentik_url=dict(type="str", fallback=(env_fallback, ["AUTHENTIK_URL"])),
@@ -665,14 +762,19 @@ def main():
     )
     try:
         check_params(module.params)
+        merge_scim_options(module.params)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     client = CloudflareClient.from_module(module)
     if module.params.get("client_secret"):
         client.redact.add(module.params["client_secret"])
     reader = secret_reader(module, client.redact) if module.params.get("client_secret_from_provider") else None
-    run(module, lambda: IdentityProvider(module, client, reader),
-        extra=lambda resource, result: team_urls(client, resource, result))
+
+    def extra(resource, result):
+        out = team_urls(client, resource, result)
+        out.update(scim_result(module, client, resource, result))
+        return out
+    run(module, lambda: IdentityProvider(module, client, reader), extra=extra)
 
 
 if __name__ == "__main__":

@@ -145,6 +145,14 @@ options:
       - Applications (names or domains) the test user must be kept out of; the module fails otherwise.
     type: list
     elements: str
+  scim_provider:
+    description:
+      - The name of the authentik SCIM provider that pushes to this login method. When given, the C(scim) check
+        compares the users authentik would provision (the users bound to the provider's application and the members
+        of its bound groups, or everyone without bindings; inactive ones as inactive) and the groups it pushes with
+        Cloudflare's lists of the login method's SCIM users and groups, and names the missing, extra and wrongly
+        (in)active ones. Without it the check is not run (and not listed in RV(checks)).
+    type: str
 notes:
   - The login method's C(client_secret) cannot be read from Cloudflare; see O(client_secret).
   - The client authenticates at the token endpoint with HTTP Basic (C(client_secret_basic)).
@@ -308,6 +316,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cl
     idp_test_url,
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._scim_check import check_scim
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
@@ -354,8 +363,9 @@ class _AuthentikParams:
 
 
 class Report:
-    def __init__(self):
-        self.results = dict((name, None) for name in CHECKS)
+    def __init__(self, names=CHECKS):
+        self.names = tuple(names)
+        self.results = dict((name, None) for name in self.names)
 
     def set(self, name, status, reason):
         self.results[name] = {"name": name, "status": status, "reason": reason}
@@ -370,7 +380,7 @@ class Report:
         self.set(name, SKIPPED, reason)
 
     def skip_rest(self, reason):
-        for name in CHECKS:
+        for name in self.names:
             if self.results[name] is None:
                 self.skip(name, reason)
 
@@ -378,7 +388,7 @@ class Report:
         return (self.results.get(name) or {}).get("status")
 
     def checks(self):
-        return [self.results[name] or {"name": name, "status": SKIPPED, "reason": "not reached"} for name in CHECKS]
+        return [self.results[name] or {"name": name, "status": SKIPPED, "reason": "not reached"} for name in self.names]
 
 
 class LoginMethodTest:
@@ -389,7 +399,7 @@ class LoginMethodTest:
         self.ak = authentik
         self.http = http
         self.redact = redact
-        self.report = Report()
+        self.report = Report(CHECKS + (("scim",) if self.p.get("scim_provider") else ()))  # scim: _scim_check.py
         self.out = {}
         self.idp = None
         self.config = {}
@@ -419,6 +429,7 @@ class LoginMethodTest:
         self.check_scopes()
         self.check_claims_in_id_token()
         self.sign_in()
+        check_scim(self)  # plugins/module_utils/_scim_check.py
 
     def check_login_method(self):
         ident, name = self.p.get("identity_provider_id"), self.p.get("name")
@@ -893,6 +904,7 @@ def main():
         test_username=dict(type="str"),
         test_password=dict(type="str", no_log=True),
         require_tls=dict(type="bool", default=True),
+        scim_provider=dict(type="str"),
     )
     spec.update(verdict_argument_spec())
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True,

@@ -48,7 +48,8 @@ MODEL_NAMES = {
     "oauth2": ("OAuth2ProviderRequest", "PatchedOAuth2ProviderRequest"),
     "application": ("ApplicationRequest", "PatchedApplicationRequest"),
     "binding": ("PolicyBindingRequest", "PatchedPolicyBindingRequest"),
-    "secret": ("SecretRequest", "PatchedSecretRequest"),  # 2026.11 (derived, no client release yet)
+    "secret": ("SecretRequest", "PatchedSecretRequest"),
+    "scim": ("SCIMProviderRequest", "PatchedSCIMProviderRequest"),  # 2026.11 (derived, no client release yet)
 }
 
 _LOCK = threading.Lock()
@@ -284,7 +285,7 @@ def check_body(kind: str, body: Any, partial: bool, profile: Profile) -> list[st
     pinned = models.get(model_name)
     pinned_fields = set(pinned.model_fields) if pinned is not None else set()
     known = set(stored.get(model_name) or {})
-    if kind in ("oauth2", "application", "binding"):
+    if kind in ("oauth2", "application", "binding", "scim"):
         known &= set(profile.writable(kind))  # the emulated server must apply it too
     errors = _unknown_keys(body, known, pinned_fields, model_name, "", profile, fields)
 

@@ -63,6 +63,18 @@ FEATURES: dict[str, tuple[str | None, str | None]] = {
     "binding.expires": ("2026.8", None),                   # read-only expires + expiring
     # Flows
     "flow.background_themed_urls": ("2025.12", None),
+    # SCIM provider (client_fields.json SCIMProviderRequest / SCIMProvider per series; scim.py)
+    "scim.token_required": (None, "2025.10"),              # token: required until 2025.8, may be blank after
+    # GET returns the token in clear on the captured 2026.2.2; the 2026.2.7 client has it write-only
+    "scim.token_readable": (None, "2026.2.7"),
+    "scim.filter_group": (None, "2026.2"),                 # one group (filter_group) ...
+    "scim.group_filters": ("2026.2", None),                # ... then a list (group_filters)
+    "scim.compatibility_mode": ("2025.4", None),           # compatibility_mode + dry_run
+    "scim.auth_mode": ("2025.10", None),                   # auth_mode, auth_oauth, auth_oauth_params
+    "scim.sync_settings": ("2025.12", None),               # SPC cache timeout, sync page size and timeout
+    "scim.oauth_token_info": ("2026.5", None),             # read-only auth_oauth_token_* / _url_*
+    "scim.discovery_enabled": ("2026.8", None),
+    "api.tasks": ("2025.8", None),                         # /tasks/schedules/ and /tasks/tasks/ (the worker)
 }
 
 PROVIDER_OBJ_FIELDS: list[tuple[str, str | None, bool]] = [
@@ -195,6 +207,38 @@ SECRET_FIELDS: list[tuple[str, str | None, bool]] = [
     ("last_updated", None, False),
 ]
 
+SCIM_PROVIDER_FIELDS: list[tuple[str, str | None, bool]] = [
+    ("pk", None, False),
+    ("name", None, True),
+    ("property_mappings", None, True),
+    ("property_mappings_group", None, True),
+    ("component", None, False),
+    ("assigned_backchannel_application_slug", None, False),
+    ("assigned_backchannel_application_name", None, False),
+    ("verbose_name", None, False),
+    ("verbose_name_plural", None, False),
+    ("meta_model_name", None, False),
+    ("url", None, True),
+    ("verify_certificates", None, True),
+    ("token", None, True),                  # readable only with scim.token_readable (see fields())
+    ("auth_mode", "scim.auth_mode", True),
+    ("auth_oauth", "scim.auth_mode", True),
+    ("auth_oauth_params", "scim.auth_mode", True),
+    ("auth_oauth_token_last_updated", "scim.oauth_token_info", False),
+    ("auth_oauth_token_expires", "scim.oauth_token_info", False),
+    ("auth_oauth_url_callback", "scim.oauth_token_info", False),
+    ("auth_oauth_url_start", "scim.oauth_token_info", False),
+    ("compatibility_mode", "scim.compatibility_mode", True),
+    ("service_provider_config_cache_timeout", "scim.sync_settings", True),
+    ("exclude_users_service_account", None, True),
+    ("filter_group", "scim.filter_group", True),
+    ("sync_page_size", "scim.sync_settings", True),
+    ("sync_page_timeout", "scim.sync_settings", True),
+    ("discovery_enabled", "scim.discovery_enabled", True),
+    ("group_filters", "scim.group_filters", True),
+    ("dry_run", "scim.compatibility_mode", True),
+]
+
 TABLES = {
     "oauth2": PROVIDER_FIELDS,
     "application": APPLICATION_FIELDS,
@@ -204,6 +248,7 @@ TABLES = {
     "flow": FLOW_FIELDS,
     "provider_obj": PROVIDER_OBJ_FIELDS,
     "secret": SECRET_FIELDS,
+    "scim": SCIM_PROVIDER_FIELDS,
 }
 
 
@@ -246,7 +291,10 @@ class Profile:
 
     def fields(self, table: str) -> list[str]:
         """Response keys of ``table`` for this release, in the server's order."""
-        return [name for name, feature, _w in TABLES[table] if self._present(feature)]
+        names = [name for name, feature, _w in TABLES[table] if self._present(feature)]
+        if table == "scim" and not self.has("scim.token_readable"):
+            names.remove("token")  # write-only
+        return names
 
     def writable(self, table: str) -> list[str]:
         """Keys a write body may carry for this release (everything else is ignored by authentik)."""

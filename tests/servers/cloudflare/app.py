@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tests.servers._control import App, HTTPError, Request, Response
-from tests.servers.cloudflare import contract
+from tests.servers.cloudflare import contract, scim
 
 API = "/client/v4"
 ACC = API + r"/accounts/(?P<account_id>[^/]+)"
@@ -106,8 +106,10 @@ SETTINGS_DEFAULTS: dict[str, Any] = {
     "create_status": 201,              # success status of POST identity_providers
     "delete_status": 202,              # success status of DELETE identity_providers/{id}
     "max_per_page": 1000,              # largest per_page accepted on lists
+    "scim_base_url": "server",         # server | team_domain | absent : scim_config.scim_base_url (scim.py)
 }
 SETTINGS_CHOICES = {
+    "scim_base_url": ("server", "team_domain", "absent"),
     "secret_on_read": ("absent", "null", "masked"),
     "put_without_secret": ("keep", "clear", "reject"),
 }
@@ -257,6 +259,7 @@ class CloudflareApp(App):
         self.window_start = time.monotonic()
         self.window_count = 0
         self.access.reset()
+        scim.reset(self)
 
     def make_org(self, overrides: dict) -> dict:
         org = {
@@ -306,6 +309,7 @@ class CloudflareApp(App):
                 "organizations": {"%s/%s" % key: copy.deepcopy(org) for key, org in self.orgs.items()},
                 "settings": dict(self.settings, page_size=self.page_size),
                 **self.access.dump(),
+                "scim": scim.dump(self),
             }
 
     def identity_providers(self, scope: str = "account") -> list[dict]:
@@ -434,6 +438,8 @@ class CloudflareApp(App):
     def dispatch(self, req: Request) -> Response:
         headers = self._ratelimit_headers()
         try:
+            if scim.owns(req.path):
+                return scim.serve(self, req)  # SCIM 2.0: the bearer is the login method's SCIM secret
             if not req.path.startswith(API + "/"):
                 raise HTTPError(404, self._no_route(req))
             req.principal = self.authenticate(req)  # type: ignore[attr-defined]
@@ -494,6 +500,7 @@ class CloudflareApp(App):
             self.route("PUT", prefix + r"/access/organizations", self.update_org)
         from tests.servers.cloudflare import access_apps  # pylint: disable=import-outside-toplevel
         access_apps.register(self)  # Access applications and reusable policies
+        scim.setup_routes(self, ACC)
 
     # ---- tokens, user, accounts, zones -------------------------------------------------------------------
     def verify_token(self, req: Request) -> Response:
@@ -586,7 +593,9 @@ class CloudflareApp(App):
         config["redirect_url"] = "https://%s/cdn-cgi/access/callback" % self._scope_auth_domain(scope)
         scim = dict(rec["scim_config"])
         if scim.get("enabled"):
-            scim["scim_base_url"] = "https://%s/populations/%s/scim/v2" % (self._scope_auth_domain(scope), rec["id"])
+            where = {"server": self.base_url, "team_domain": "https://" + self._scope_auth_domain(scope)}
+            if self.settings["scim_base_url"] in where:
+                scim["scim_base_url"] = "%s/populations/%s/scim/v2" % (where[self.settings["scim_base_url"]], rec["id"])
             if reveal_scim_secret and rec.get("scim_secret"):
                 scim["secret"] = rec["scim_secret"]
         return {
