@@ -483,7 +483,7 @@ def test_faults(cf):
     with pytest.raises(requests.ConnectionError):
         cf.call("GET", cf.idps())
     log = cf.control("GET", "requests")
-    assert [entry.get("fault") for entry in log if entry.get("fault")] == ["injected"] * 4 + ["dropped"]
+    assert [entry.get("fault") for entry in log if entry.get("fault")] == ["injected"] * 4 + ["delayed", "dropped"]
 
 
 def test_reset_restores_the_seed(cf):
