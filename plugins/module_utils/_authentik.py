@@ -170,7 +170,7 @@ class AuthentikClient(ApiClient):
                         "permissions listed in the collection's README")
         if status == 404 and not message.startswith(("Not found", "No ")) and "HTML" in message:
             return "Check the url option: it must be authentik's base URL, such as https://auth.example.com"
-        if status == 400 and method == "POST" and "already exists" in message:
+        if status == 400 and method == "POST" and re.match(r"(name|slug): .*already exists", message):
             return ("authentik keeps these names and slugs unique and one is taken, by another run at the same time or by "
                     "an object made by hand: rerun, and the module adopts the object of that name; if it is not yours, "
                     "pick another name or delete it in authentik's admin interface")

@@ -74,6 +74,7 @@ def scrub(text: str, limit: int = 220) -> str:
     text = re.sub(r"\b[0-9a-fA-F]{32}\b", "<id>", text)
     text = re.sub(r"\b\d+(\.\d+)? s\b", "N s", text)
     text = re.sub(r"_ssl\.c:\d+", "_ssl.c", text)
+    text = re.sub(r"Valid booleans include: [^.]*\.", "Valid booleans include: yes, no, true, false, 1, 0 and more.", text)  # a set: any order
     text = re.sub(r"\s+", " ", text).strip().replace("|", "/")
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
