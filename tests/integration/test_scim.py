@@ -143,7 +143,8 @@ def test_role_check_mode_with_scim_sends_no_write(api, play):
     checked = play([role()], check=True)
     assert checked.rc == 0, checked.output[-3000:]
     assert api.authentik.writes() == [] and api.cloudflare.writes() == []
-    assert play([role()]).rc == 0
+    real = play([role()])
+    assert real.rc == 0, real.output[-3000:]
     api.authentik.clear_log()
     api.cloudflare.clear_log()
     again = play([role()], check=True)
