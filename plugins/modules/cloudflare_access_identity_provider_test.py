@@ -54,6 +54,13 @@ options:
     description:
       - The id (a UUID) of the login method to test. Give this or O(name).
     type: str
+  identity_provider:
+    description:
+      - The login method as M(idpbridge.authentik_cloudflare.cloudflare_access_identity_provider) returned it moments
+        earlier in the same play (its C(identity_provider) result, which holds no secret). When its C(id) equals
+        O(identity_provider_id), the test uses it instead of reading the login method from Cloudflare again (one
+        request less); otherwise it is ignored.
+    type: dict
   provider:
     description:
       - The name of the authentik OAuth2/OpenID provider behind the login method.
@@ -434,7 +441,11 @@ class LoginMethodTest:
     def check_login_method(self):
         ident, name = self.p.get("identity_provider_id"), self.p.get("name")
         label = "id %s" % ident if ident else "name %r" % name
-        idp = self.cf.identity_provider(ident) if ident else self.cf.unique_identity_provider(name)
+        given = self.p.get("identity_provider")
+        if ident and isinstance(given, dict) and given.get("id") == ident and isinstance(given.get("config"), dict):
+            idp = given  # just returned by the login method module: no second read
+        else:
+            idp = self.cf.identity_provider(ident) if ident else self.cf.unique_identity_provider(name)
         if idp is None:
             self.report.fail("login_method", "%s has no login method with %s" % (self.cf.scope, label))
             return False
@@ -892,6 +903,7 @@ def main():
     spec.update(
         name=dict(type="str"),
         identity_provider_id=dict(type="str"),
+        identity_provider=dict(type="dict"),
         provider=dict(type="str"),
         authentik_url=dict(type="str", required=True, fallback=(env_fallback, ["AUTHENTIK_URL"])),
         authentik_token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["AUTHENTIK_TOKEN"])),
