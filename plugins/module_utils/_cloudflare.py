@@ -417,6 +417,10 @@ class CloudflareClient(ApiClient):
                 self.idp_path, what="list the login methods (identity providers) of %s" % self.scope)
         return self._cache["identity_providers"]
 
+    def listed_identity_providers(self):
+        """The login methods as last listed in this run; None when nothing was listed."""
+        return self._cache.get("identity_providers")
+
     def forget_identity_providers(self):
         """Read the list afresh next time (after a create, to see what other runs made meanwhile)."""
         self._cache.pop("identity_providers", None)

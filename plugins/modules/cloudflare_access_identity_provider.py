@@ -46,6 +46,15 @@ options:
       - The id (a UUID) of the login method to manage. When set, the login method is looked up by id instead of by name.
       - With O(state=present) the login method must exist, since Cloudflare picks the id of a new one.
     type: str
+  known_ids:
+    description:
+      - Ids of login methods by name, as an earlier task of the same run returned them in RV(login_method_ids) (the
+        role passes them from one application to the next).
+      - When O(name) is in it and O(identity_provider_id) is not given, the login method is read by that id, one
+        request, instead of listing every login method of the account (Cloudflare has no name filter). When that id
+        is gone or now carries another name, the login methods are listed after all.
+      - Found this way, a second login method of the same name made since the listing is not noticed.
+    type: dict
   state:
     description:
       - V(present) creates or updates the login method, V(absent) deletes it.
@@ -274,6 +283,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+login_method_ids:
+  description:
+    - The ids of the login methods of the account by name, when this run listed them (names held by one login method
+      only), and this login method's own; give them to a later task as O(known_ids) to spare it the listing.
+  returned: always
+  type: dict
+  sample: {authentik: 0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b}
 identity_provider:
   description:
     - The login method after the run (predicted in check mode), without the client secret. Empty when absent.
@@ -517,10 +533,22 @@ class IdentityProvider(ManagedObject):
                                    "so leave identity_provider_id out to create one by name"
                                    % (p["identity_provider_id"], self.client.scope))
         else:
-            found = self.client.unique_identity_provider(p["name"])
+            found = self.known(p["name"])
+            if found is None:
+                found = self.client.unique_identity_provider(p["name"])
         if found is not None:
             self._found_name = found.get("name")
         return found
+
+    def known(self, name):
+        """The login method by the id ``known_ids`` gives for ``name``, when it still has that name; else None."""
+        hint = (self.params.get("known_ids") or {}).get(name)
+        if not hint or not isinstance(hint, str):
+            return None
+        found = self.client.identity_provider(hint)
+        if found is not None and found.get("name") == name:
+            return found
+        return None
 
     def normalize(self, obj):
         return normalize_identity_provider(obj)
@@ -692,11 +720,29 @@ def scim_result(module, client, resource, result):
     return out
 
 
+def login_method_ids(client, params, result):
+    """Name -> id of the login methods this run listed (unique names only) and of this one after the run."""
+    ids = {}
+    seen = client.listed_identity_providers() or []
+    for idp in seen:
+        if isinstance(idp, dict) and idp.get("name") and idp.get("id"):
+            ids[idp["name"]] = None if idp["name"] in ids else idp["id"]
+    ids = dict((name, ident) for name, ident in ids.items() if ident)
+    end = result.get("identity_provider") or {}
+    name = end.get("name") or params.get("name")
+    if end.get("id") and name:
+        ids[name] = end["id"]
+    elif name and params.get("state") == "absent":
+        ids.pop(name, None)
+    return ids
+
+
 def argument_spec():
     spec = cloudflare_argument_spec(zone=True)
     spec.update(
         name=dict(type="str"),
         identity_provider_id=dict(type="str"),
+        known_ids=dict(type="dict"),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         type=dict(type="str", default="oidc", choices=list(IDP_TYPES)),
         client_id=dict(type="str"),
@@ -773,6 +819,7 @@ def main():
     def extra(resource, result):
         out = team_urls(client, resource, result)
         out.update(scim_result(module, client, resource, result))
+        out["login_method_ids"] = login_method_ids(client, module.params, result)
         return out
     run(module, lambda: IdentityProvider(module, client, reader), extra=extra)
 

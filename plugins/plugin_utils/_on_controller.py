@@ -286,8 +286,14 @@ def make_action(name):
             if self._task.delegate_to:
                 host_vars = task_vars.get("ansible_delegated_vars", {}).get(self._task.delegate_to, {})
             interpreter = host_vars.get("ansible_python_interpreter")
-            if interpreter is None:
-                return False
+            if interpreter is None:  # the configured interpreter (ANSIBLE_PYTHON_INTERPRETER, ansible.cfg), unless discovered
+                from ansible import constants as C
+                try:
+                    interpreter = C.config.get_config_value("INTERPRETER_PYTHON", variables=host_vars)
+                except Exception:
+                    return False
+                if not interpreter or str(interpreter).startswith("auto"):
+                    return False
             try:
                 interpreter = str(self._templar.template(interpreter))
             except Exception:
