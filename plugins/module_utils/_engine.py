@@ -35,6 +35,14 @@ class LookupFailed(Exception):
     """A referenced object (flow, key, group, ...) does not exist or is ambiguous."""
 
 
+def for_option(option, lookup, *args):
+    """``lookup(*args)``; a LookupFailed it raises names the module option that gave the reference."""
+    try:
+        return lookup(*args)
+    except LookupFailed as exc:
+        raise LookupFailed("%s (option %s)" % (exc, option))
+
+
 class Refused(Exception):
     """The request is understood but the module will not do it (read-only object, type change)."""
 

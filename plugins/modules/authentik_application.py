@@ -382,7 +382,7 @@ class Application(ManagedObject):
             return self.provider["pk"]
         if provider is None:
             raise LookupFailed("No authentik OAuth2 provider is named %r; create it first (authentik_provider_oauth2) or "
-                               "check the name under Applications > Providers" % name)
+                               "check the name under Applications > Providers (option provider)" % name)
         self.provider = provider
         other = provider.get("assigned_application_slug")
         if other and other != self.params["slug"]:

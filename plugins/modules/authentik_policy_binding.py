@@ -253,6 +253,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._au
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
     LookupFailed,
     ManagedSet,
+    for_option,
     Refused,
     ensure_set,
     fail,
@@ -364,11 +365,9 @@ class ApplicationBindings(ManagedSet):
 
     def resolve(self, kind, name):
         c = self.client
-        if kind == "group":
-            return c.group_pk(name)
-        if kind == "user":
-            return c.user_pk(name)
-        return c.policy_pk(name)
+        lookup = {"group": c.group_pk, "user": c.user_pk}.get(kind, c.policy_pk)
+        option = kind if self.params.get(kind) == name else "bindings, %s" % kind
+        return for_option(option, lookup, name)
 
     def wanted(self):
         out = []

@@ -302,6 +302,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._au
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
     LookupFailed,
     ManagedObject,
+    for_option,
     run,
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import concurrently
@@ -503,11 +504,12 @@ class OAuth2Provider(ManagedObject):
         for key in ("client_id", "client_secret") + PLAIN_FIELDS[1:]:
             if p.get(key) is not None:
                 want[key] = p[key]
-        want["authorization_flow"] = c.flow_pk(p["authorization_flow"], "authorization")
-        want["invalidation_flow"] = c.flow_pk(p["invalidation_flow"], "invalidation")
+        want["authorization_flow"] = for_option("authorization_flow", c.flow_pk, p["authorization_flow"], "authorization")
+        want["invalidation_flow"] = for_option("invalidation_flow", c.flow_pk, p["invalidation_flow"], "invalidation")
         if p.get("authentication_flow") is not None:
-            want["authentication_flow"] = c.flow_pk(p["authentication_flow"], "authentication") if p["authentication_flow"] else None
-        want["signing_key"] = c.keypair_pk(p["signing_key"])
+            want["authentication_flow"] = (for_option("authentication_flow", c.flow_pk, p["authentication_flow"], "authentication")
+                                           if p["authentication_flow"] else None)
+        want["signing_key"] = for_option("signing_key", c.keypair_pk, p["signing_key"])
         want["property_mappings"] = sorted(c.scope_mappings(p["scopes"]).values())
         if p.get("redirect_uris") is not None:
             if not self._with_type and any(isinstance(e, dict) and e.get("redirect_uri_type") == "logout"

@@ -9,6 +9,7 @@ GROUPS = (
     ("fault", "Faults: rate limits, server errors, lost answers, slow and broken connections"),
     ("kill", "Killed runs (SIGKILL of ansible-playbook) and races"),
     ("role-input", "Bad input to the role (preflight: before the first request)"),
+    ("role-lookup", "Bad references in the role's variables (found by the lookups; no write)"),
     ("module-input", "Bad input the APIs reveal (module messages)"),
     ("secrets", "Secret scan"),
 )
@@ -84,6 +85,32 @@ MODULE_INPUT = [
     ("module-state-bad", "state: gone on a module", ["state", "present, absent"]),
 ]
 
+# ---------------------------------------------------------------- role variables the lookups reveal
+# id, what is wrong, role variables, words the message must hold (the option and the role variable)
+ROLE_LOOKUPS = [
+    ("role-flow-unknown", "cloudflare_access_authorization_flow: a slug no flow has",
+     {"cloudflare_access_authorization_flow": "no-such-flow"},
+     ["no-such-flow", "option authorization_flow", "In the role, set cloudflare_access_authorization_flow"]),
+    ("role-invalidation-flow-unknown", "cloudflare_access_invalidation_flow: a slug no flow has",
+     {"cloudflare_access_invalidation_flow": "no-such-flow"},
+     ["option invalidation_flow", "In the role, set cloudflare_access_invalidation_flow"]),
+    ("role-key-unknown", "cloudflare_access_signing_key: no such certificate-key pair",
+     {"cloudflare_access_signing_key": "no such key"},
+     ["no such key", "option signing_key", "In the role, set cloudflare_access_signing_key"]),
+    ("role-key-no-private", "cloudflare_access_signing_key: a certificate without a private key",
+     {"cloudflare_access_signing_key": "Imported CA certificate"},
+     ["no private key", "option signing_key", "In the role, set cloudflare_access_signing_key"]),
+    ("role-group-unknown", "cloudflare_access_bindings: a group that does not exist",
+     {"cloudflare_access_bindings": [{"group": "no-such-group"}]},
+     ["no-such-group", "option bindings, group", "In the role, set cloudflare_access_bindings"]),
+    ("role-user-unknown", "cloudflare_access_bindings: a user that does not exist",
+     {"cloudflare_access_bindings": [{"user": "no-such-user"}]},
+     ["no-such-user", "option bindings, user", "In the role, set cloudflare_access_bindings"]),
+    ("role-policy-unknown", "cloudflare_access_bindings: a policy that does not exist",
+     {"cloudflare_access_bindings": [{"policy": "no-such-policy"}]},
+     ["no-such-policy", "option bindings, policy", "In the role, set cloudflare_access_bindings"]),
+]
+
 # ---------------------------------------------------------------- faults
 # id, what is injected (the fault specs live in test_faults.py)
 FAULTS = [
@@ -121,12 +148,13 @@ KILLS = [
     ("kill-after-provider", "SIGKILL once the provider was created", "POST", "authentik", r"/providers/oauth2/$"),
     ("kill-after-application", "SIGKILL once the application was created", "POST", "authentik", r"/core/applications/$"),
     ("kill-after-bindings", "SIGKILL once the binding was created", "POST", "authentik", r"/policies/bindings/$"),
-    ("kill-after-secret-read", "SIGKILL at the first login method request (secret read done)", "GET", "cloudflare",
+    ("kill-after-secret-read", "SIGKILL at the login method lookup (the module reads authentik's secret only to send it)", "GET", "cloudflare",
      r"/access/identity_providers$"),
     ("kill-after-login-method", "SIGKILL once the login method was created", "POST", "cloudflare", r"/access/identity_providers$"),
 ]
 RACES = [
     ("kill-rotation", "rotation killed after authentik took the new secret, before Cloudflare"),
+    ("fail-rotation", "rotation failing at Cloudflare (400 on the login method update) after authentik took the new secret"),
     ("concurrent-authentik", "two runs at once, both past the provider lookup before either created it"),
     ("concurrent-cloudflare", "two runs at once, both past the login method lookup before either created it"),
 ]
@@ -139,7 +167,7 @@ SECRETS = [
 ]
 
 ALL = {}
-for _group, _items in (("role-input", ROLE_INPUT), ("module-input", MODULE_INPUT), ("fault", FAULTS),
+for _group, _items in (("role-input", ROLE_INPUT), ("role-lookup", ROLE_LOOKUPS), ("module-input", MODULE_INPUT), ("fault", FAULTS),
                        ("kill", KILLS), ("kill", RACES), ("secrets", SECRETS)):
     for _item in _items:
         ALL[_item[0]] = _group

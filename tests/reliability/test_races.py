@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from tests.reliability import cases
-from tests.reliability.support import (FQCN, TEST_PASSWORD, TEST_USER, clear, finish, kill_group, login_methods, objects,
+from tests.reliability.support import (FQCN, TEST_PASSWORD, TEST_USER, clear, finish, kill_group, login_methods, message, objects,
                                        objects_text, provider_secret, role_task, start_playbook, writes)
 from tests.reliability.test_kills import wait_for
 
@@ -60,6 +60,35 @@ def test_killed_rotation_recovers_with_the_documented_command(api, play, servers
            rerun="plain rerun: changed=0 (cannot see it); -e cloudflare_access_update_secret=always: rewrote the secret, "
                  "sign-in ok; next run changed=0",
            objects=objects_text(api, name) + "; secrets match", writes="plain 0+0, recovery %d+%d, 0+0" % fix_writes)
+
+
+def test_failed_rotation_names_the_recovery_command(api, play, record):
+    name = "Failed Rotation"
+    assert play([role_task(name)]).rc == 0
+    old = provider_secret(api, name)
+    clear(api)
+    api.cloudflare.fault(method="PUT", path=r"/access/identity_providers/[^/]+$", status=400, count=1)
+    failed = play([role_task(name, cloudflare_access_rotate_secret=True)])
+    api.cloudflare.control("DELETE", "faults")
+    assert failed.rc != 0
+    seen = message(failed)
+    assert "-e cloudflare_access_update_secret=always" in seen and "new client secret" in seen, seen
+    new = provider_secret(api, name)
+    assert new != old and login_methods(api, name)[0]["config"]["client_secret"] == old
+    # the command the message names converges: Cloudflare gets authentik's secret, a sign-in works
+    clear(api)
+    fixed = play([role_task(name, cloudflare_access_update_secret="always")])
+    assert fixed.rc == 0, fixed.output
+    fix_writes = writes(api)
+    assert login_methods(api, name)[0]["config"]["client_secret"] == new
+    assert sign_in_with_cloudflares_secret(api, play, name)["status"] == "ok"
+    clear(api)
+    calm = play([role_task(name)])
+    assert calm.rc == 0 and calm.changed == 0 and writes(api) == (0, 0)
+    record("fail-rotation", injected=INJECTED["fail-rotation"], seen=seen,
+           rerun="-e cloudflare_access_update_secret=always (as the message says): rewrote the secret, sign-in ok; "
+                 "next run changed=0",
+           objects=objects_text(api, name) + "; secrets match", writes="recovery %d+%d, 0+0" % fix_writes)
 
 
 def held(one, count, timeout=120):
