@@ -187,7 +187,11 @@ def test_every_lookup_failure_names_the_kind_and_the_name(api, play):
     messages = dict((name, result.task(name)["msg"]) for name in cases)
     assert all(result.status(name) == "ignored" for name in cases), messages
     assert messages["flow"] == ("No authentik flow has the slug 'no-such-flow' (wanted for the authorization flow); "
-                                "check the slug under Flows and Stages > Flows")
+                                "check the slug under Flows and Stages > Flows (option authorization_flow)")
+    assert messages["designation"].endswith("(option invalidation_flow)")
+    assert messages["auth flow"].endswith("(option authentication_flow)")
+    assert messages["key"].endswith("(option signing_key)")
+    assert messages["key without private key"].endswith("(option signing_key)")
     assert "flow 'default-provider-authorization-implicit-consent' is an authorization flow, not an invalidation" \
         in messages["designation"]
     assert "'missing-login-flow'" in messages["auth flow"] and "flow" in messages["auth flow"]
