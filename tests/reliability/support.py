@@ -123,8 +123,34 @@ def finish(proc, timeout=300):
     return rc, proc.out_path.read_text(errors="replace")
 
 
+def descendants(pid):
+    """Every process below ``pid`` (from /proc): ansible-core 2.19+ starts each worker in a session of its own,
+    so a signal to ansible-playbook's process group does not reach them."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as stat:
+                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 def kill_group(proc):
-    """SIGKILL of the run: ansible-playbook and the worker and module processes it started."""
+    """SIGKILL of the run, as a scheduler kills a job: ansible-playbook and every worker and module process below it."""
+    below = descendants(proc.pid)
     os.killpg(proc.pid, signal.SIGKILL)
+    for pid in below:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
     proc.wait(timeout=30)
     proc.out_file.close()
