@@ -308,7 +308,9 @@ def same_python(interpreter, executable):
     interpreter = interpreter.strip()
     if not os.path.isabs(interpreter):
         return False
-    return (os.path.dirname(os.path.abspath(interpreter)) == os.path.dirname(os.path.abspath(executable))
+    # the bin directories resolved (a venv reached through a linked folder is still that venv), and the files
+    return (os.path.realpath(os.path.dirname(os.path.abspath(interpreter)))
+            == os.path.realpath(os.path.dirname(os.path.abspath(executable)))
             and os.path.realpath(interpreter) == os.path.realpath(executable))
 
 
