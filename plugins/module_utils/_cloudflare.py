@@ -436,6 +436,17 @@ class CloudflareClient(ApiClient):
             return None
         return result
 
+    def identity_provider_by_known_id(self, name, known_ids):
+        """The login method by the id ``known_ids`` gives for ``name`` (one GET, no listing), when it still has
+        that name; else None."""
+        hint = (known_ids or {}).get(name)
+        if not hint or not isinstance(hint, str):
+            return None
+        found = self.identity_provider(hint)
+        if found is not None and found.get("name") == name:
+            return found
+        return None
+
     def unique_identity_provider(self, name):
         """The one login method named ``name``, None when there is none; ``LookupFailed`` when several."""
         found = self.identity_providers_named(name)

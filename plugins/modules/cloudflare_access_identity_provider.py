@@ -533,22 +533,12 @@ class IdentityProvider(ManagedObject):
                                    "so leave identity_provider_id out to create one by name"
                                    % (p["identity_provider_id"], self.client.scope))
         else:
-            found = self.known(p["name"])
+            found = self.client.identity_provider_by_known_id(p["name"], p.get("known_ids"))
             if found is None:
                 found = self.client.unique_identity_provider(p["name"])
         if found is not None:
             self._found_name = found.get("name")
         return found
-
-    def known(self, name):
-        """The login method by the id ``known_ids`` gives for ``name``, when it still has that name; else None."""
-        hint = (self.params.get("known_ids") or {}).get(name)
-        if not hint or not isinstance(hint, str):
-            return None
-        found = self.client.identity_provider(hint)
-        if found is not None and found.get("name") == name:
-            return found
-        return None
 
     def normalize(self, obj):
         return normalize_identity_provider(obj)

@@ -101,7 +101,6 @@ class ControllerModule:
         self._name = ctx["name"]
         self._inject_invocation = ctx["inject_invocation"]
         self._warnings = []
-        self._deprecations = []
         self.no_log_values = set()
         self.params = dict(ctx["args"])
         validator = ModuleArgumentSpecValidator(argument_spec, mutually_exclusive, required_together,
@@ -123,22 +122,12 @@ class ControllerModule:
     def warn(self, warning, **kwargs):
         self._warnings.append(str(warning))
 
-    def deprecate(self, msg, version=None, date=None, collection_name=None, **kwargs):
-        entry = {"msg": str(msg), "collection_name": collection_name or "idpbridge.authentik_cloudflare"}
-        if date:
-            entry["date"] = date
-        else:
-            entry["version"] = version
-        self._deprecations.append(entry)
-
     def _finish(self, result):
         if self._inject_invocation and "invocation" not in result:
             result["invocation"] = {"module_args": self.params}
         warnings = self._warnings + _module_side_warnings()
         if warnings:
             result["warnings"] = warnings
-        if self._deprecations:
-            result["deprecations"] = self._deprecations
         # as AnsibleModule does: mask every no_log value anywhere in the result, keeping bools and None
         kept = dict((k, v) for k, v in result.items() if v is None or isinstance(v, bool))
         result = remove_values(result, self.no_log_values)
