@@ -6,7 +6,7 @@
 # Source it; it defines functions and variables only (IDPB_ prefix) and changes no shell options.
 
 IDPB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-IDPB_VENVS="$IDPB_ROOT/.cache/venvs"
+IDPB_VENVS="${IDPB_VENVS:-$IDPB_ROOT/.cache/venvs}"  # (a test may point a staged copy at the checkout's venvs)
 
 # Tooling for the newest-core venv (lint, docs, changelog, EE). Test-only dependencies live in
 # tests/requirements.txt and go into every venv. Changing this file or that one re-installs.
