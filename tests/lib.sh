@@ -63,6 +63,8 @@ idpb_find_python() {
     cands+=("/usr/local/bin/python$want" "/usr/bin/python$want")
     for cand in "${cands[@]}"; do
         out="$("$cand" -c 'import sys, venv, ensurepip; print("%d.%d" % sys.version_info[:2]); print(sys.executable)' 2>/dev/null)" || continue
+        # never one of our own venvs (first on PATH inside a step): a venv rebuilt from itself deletes itself
+        [[ "${out#*$'\n'}" == "$IDPB_VENVS"/* ]] && continue
         if [[ "${out%%$'\n'*}" == "$want" ]]; then
             printf '%s\n' "${out#*$'\n'}"
             return 0

@@ -21,9 +21,18 @@ pytestmark = pytest.mark.skipif(Path(sys.prefix).name not in ("core221", "venv")
                                 reason="tests/run's own behaviour is checked from the core221 venv")
 
 
+def clean_env():
+    """The environment of a user's shell: no venv of ours on PATH, the checkout's venvs reused."""
+    venvs = Path(sys.prefix).parent
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV" and not k.startswith(("AUTHENTIK_", "CLOUDFLARE_"))}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if not p.startswith(str(venvs)))
+    env["IDPB_VENVS"] = str(venvs)
+    return env
+
+
 def run_tests_run(*args, timeout=120):
     """tests/run in a session of its own: on a timeout the whole process group goes, not only bash."""
-    env = dict(os.environ, IDPB_VENVS=str(Path(sys.prefix).parent))
+    env = clean_env()
     started = time.monotonic()
     proc = subprocess.Popen([str(RUN), *args], cwd=str(REPO), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
