@@ -23,6 +23,7 @@ def clean_env():
     env["IDPB_VENVS"] = str(venvs)
     return env
 
+
 pytestmark = pytest.mark.skipif(Path(sys.prefix).name != "core221", reason="./demo is checked from the core221 venv")
 
 
@@ -43,7 +44,7 @@ def test_demo_ends_saying_what_it_made_and_that_the_servers_are_gone():
     proc = subprocess.Popen([str(REPO / "demo")], cwd=str(REPO), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
     try:
-        out, _ = proc.communicate(timeout=600)
+        out = proc.communicate(timeout=600)[0]
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         pytest.fail("./demo took longer than 10 minutes")

@@ -59,13 +59,13 @@ def test_unknown_options_are_refused_before_anything_runs(args, bad):
 
 def test_pytest_options_and_anything_after_double_dash_pass(tmp_path):
     # -k with its value and --tb=short are pytest's; after -- nothing is checked. Nothing matches the filter.
-    done, _ = run_tests_run("servers", "-k", "no_test_has_this_name", "--tb=short", "--", "--no-header", timeout=600)
+    done = run_tests_run("servers", "-k", "no_test_has_this_name", "--tb=short", "--", "--no-header", timeout=600)[0]
     assert "unknown option" not in done.stderr
     assert "pytest arguments: -k no_test_has_this_name --tb=short --no-header" in done.stdout
 
 
 def test_summary_counts_only_the_steps_it_lists():
-    done, _ = run_tests_run("changelog", timeout=600)
+    done = run_tests_run("changelog", timeout=600)[0]
     assert done.returncode == 0, done.stdout + done.stderr
     rows = done.stdout.split("= summary =")[1].splitlines()
     assert any(r.startswith("stage ") for r in rows) and any(r.startswith("venv-core221 ") for r in rows)
