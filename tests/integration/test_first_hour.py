@@ -71,3 +71,25 @@ def test_an_application_named_by_domain_in_expect_denied_is_listed_once_then_rem
     again = play(playbook=REPO / "playbooks" / "remove.yml", vars={"cloudflare_access_name": "First Hour Apps"})
     assert again.rc == 0 and again.changed == 0, again.output
     assert again.task("Summary")["msg"][0] == "Cloudflare Access login method 'authentik (First Hour Apps)': not there, nothing to remove"
+
+
+def test_readme_protect_example_runs_on_the_test_servers_with_their_values(api, play, tmp_path):
+    """The README's protect.yml, taken from the README as it stands, with tests/servers/protect-vars.yml."""
+    import yaml
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n# protect.yml\n(.*?)```", readme, re.S).group(1)
+    book = tmp_path / "protect.yml"
+    book.write_text(block, encoding="utf-8")
+    values = yaml.safe_load((REPO / "tests" / "servers" / "protect-vars.yml").read_text(encoding="utf-8"))
+    first = play(playbook=book, vars=values)
+    assert first.rc == 0, first.output
+    lines = first.task("Summary")["msg"]
+    assert any(line.startswith("Who gets in: Grafana: allowed") and "Vault: denied" in line for line in lines), lines
+    api.cloudflare.clear_log()
+    api.authentik.clear_log()
+    again = play(playbook=book, vars=values)
+    assert again.rc == 0 and again.changed == 0, again.output
+    assert api.cloudflare.writes() == []
+    # the test user's sign-in posts to authentik's flow executor; nothing else is written
+    assert [w for w in api.authentik.writes() if "/flows/executor/" not in w["path"] and "/application/o/" not in w["path"]] == []
