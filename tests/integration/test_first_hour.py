@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[2]
 ROLE = "idpbridge.authentik_cloudflare.cloudflare_access"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -75,8 +77,6 @@ def test_an_application_named_by_domain_in_expect_denied_is_listed_once_then_rem
 
 def test_readme_protect_example_runs_on_the_test_servers_with_their_values(api, play, tmp_path):
     """The README's protect.yml, taken from the README as it stands, with tests/servers/protect-vars.yml."""
-    import yaml
-
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     block = re.search(r"```yaml\n# protect.yml\n(.*?)```", readme, re.S).group(1)
     book = tmp_path / "protect.yml"
