@@ -6,7 +6,7 @@
 # Source it; it defines functions and variables only (IDPB_ prefix) and changes no shell options.
 
 IDPB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-IDPB_VENVS="$IDPB_ROOT/.cache/venvs"
+IDPB_VENVS="${IDPB_VENVS:-$IDPB_ROOT/.cache/venvs}"  # (a test may point a staged copy at the checkout's venvs)
 
 # Tooling for the newest-core venv (lint, docs, changelog, EE). Test-only dependencies live in
 # tests/requirements.txt and go into every venv. Changing this file or that one re-installs.
@@ -22,6 +22,20 @@ IDPB_TOOLING=(
 IDPB_VENV_SPECS=(
     "core221|3.12 3.13|ansible-core>=2.21,<2.22|tooling"
     "core217|3.12|ansible-core>=2.17,<2.18|"
+)
+# Light venvs with their own package lists instead of tests/requirements.txt (extra: "only:<list>"):
+# ./demo's (what a user installs plus the test servers' needs) and the docs site's (tests/run docsite).
+IDPB_DEMO_PACKAGES=("requests==2.34.2" -r "$IDPB_ROOT/tests/servers/requirements.txt")
+IDPB_DOCSITE_PACKAGES=(
+    "antsibull-docs==2.28.0"
+    "sphinx==9.1.1"
+    "sphinx-ansible-theme==0.10.4"
+    "ansible-pygments==0.1.2"
+    "myst-parser==5.2.0"
+)
+IDPB_VENV_SPECS+=(
+    "demo|3.12 3.13 3.11 3.10|ansible-core>=2.21,<2.22|only:IDPB_DEMO_PACKAGES"
+    "docsite|3.12 3.13|ansible-core>=2.21,<2.22|only:IDPB_DOCSITE_PACKAGES"
 )
 
 idpb_say() { printf '%s\n' "$*" >&2; }
@@ -49,6 +63,8 @@ idpb_find_python() {
     cands+=("/usr/local/bin/python$want" "/usr/bin/python$want")
     for cand in "${cands[@]}"; do
         out="$("$cand" -c 'import sys, venv, ensurepip; print("%d.%d" % sys.version_info[:2]); print(sys.executable)' 2>/dev/null)" || continue
+        # never one of our own venvs (first on PATH inside a step): a venv rebuilt from itself deletes itself
+        [[ "${out#*$'\n'}" == "$IDPB_VENVS"/* ]] && continue
         if [[ "${out%%$'\n'*}" == "$want" ]]; then
             printf '%s\n' "${out#*$'\n'}"
             return 0
@@ -91,7 +107,7 @@ idpb_venv() {
     fi
     venv="$IDPB_VENVS/$name"
     stamp="$venv/.idpb-stamp"
-    want="$( { printf '%s\n%s\n%s\n' "$py" "$core" "$extra"; cat "$IDPB_ROOT/tests/requirements.txt" "${BASH_SOURCE[0]}"; } | sha256sum | cut -c1-32)"
+    want="$( { printf '%s\n%s\n%s\n' "$py" "$core" "$extra"; cat "$IDPB_ROOT/tests/requirements.txt" "$IDPB_ROOT/tests/servers/requirements.txt" "${BASH_SOURCE[0]}"; } | sha256sum | cut -c1-32)"
     mkdir -p "$IDPB_VENVS"
     (
         # one installer at a time per venv (several developers' runs may share the checkout)
@@ -107,11 +123,19 @@ idpb_venv() {
             "$py" -m venv "$venv" >>"$log" 2>&1 || { tail -20 "$log" >&2; exit 1; }
         fi
         rm -f "$stamp"
-        local -a pkgs=("$core")
+        local -a pkgs=("$core" -r "$IDPB_ROOT/tests/requirements.txt")
         [[ "$extra" == tooling ]] && pkgs+=("${IDPB_TOOLING[@]}")
-        PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip install --no-input \
-            -r "$IDPB_ROOT/tests/requirements.txt" "${pkgs[@]}" >>"$log" 2>&1
-        rc=$?
+        if [[ "$extra" == only:* ]]; then
+            local -n only_list="${extra#only:}"
+            pkgs=("$core" "${only_list[@]}")
+        fi
+        # IDPB_VENV_PROGRESS=1: one line per package on stderr while pip works (./demo)
+        PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip install --no-input "${pkgs[@]}" 2>&1 \
+            | tee -a "$log" | if [[ "${IDPB_VENV_PROGRESS:-0}" == 1 ]]; then
+                grep --line-buffered -E '^(Collecting|Installing collected|Successfully installed)' \
+                    | cut -c1-100 | sed -u 's/^/  pip: /' >&2
+            else cat >/dev/null; fi
+        rc="${PIPESTATUS[0]}"
         if [[ $rc -ne 0 ]]; then
             grep -v "is ignored: it is neither a file nor a directory" "$log" | tail -25 >&2
             exit "$rc"

@@ -72,8 +72,13 @@ def access_verdicts(client, params, idp, claims, email_claim="email"):
     identity = Identity(claims.get(email_claim or "email"), claims, idp.get("id"), idp.get("name"))
     idp_names = {idp.get("id"): idp.get("name")}
     verdicts = []
+    seen = set()
     for ref in names:
         app = find_application(client, ref)
+        if app is not None and app.get("id") in seen:
+            continue  # named twice (by name and by domain): one verdict, which expectations find by either
+        if app is not None:
+            seen.add(app.get("id"))
         if app is None:
             verdicts.append({"application": ref, "domain": None, "verdict": UNKNOWN, "policy": None,
                              "reason": "no Access application in %s is named %r or protects that domain"

@@ -145,3 +145,11 @@ def test_galaxy_step_installs_and_introspection_finds_requests(context, tmp_path
     run([tool("ansible-galaxy"), "collection", "verify", "--offline", FQCN], env=clean)
     found = run([tool("ansible-builder"), "introspect", "--sanitize", str(installed)]).stdout
     assert re.search(r"requests\S*\s+# from collection %s" % re.escape(FQCN), found), found
+
+
+def test_base_image_is_maintained_and_documented():
+    """The base image is not an end-of-life release and docs/awx.md names the one the definition uses."""
+    base = yaml.safe_load((REPO / "execution-environment.yml").read_text())["images"]["base_image"]["name"]
+    end_of_life = {"fedora:40", "fedora:41", "fedora:42", "centos:8", "centos:7"}
+    assert base not in end_of_life, "%s is end of life: move to a maintained base and say which in docs/awx.md" % base
+    assert "`%s`" % base in (REPO / "docs" / "awx.md").read_text(), "docs/awx.md does not name the base image %s" % base

@@ -219,8 +219,32 @@ def test_rendered_values_are_what_the_modules_expect(case):
             assert value == str(opt_spec["default"]), "%s: %s defaults to %r, the module to %r" % (name, env_name, value, opt_spec["default"])
 
 
-def test_unticked_verify_box_turns_verification_off():
-    """AWX passes an unticked boolean as False; the module must then read a valid false value."""
+def test_credential_without_the_tls_box_verifies():
+    """A credential created through the API or the awx CLI without the box: AWX renders the unset
+    boolean as False, and that must mean "verify" (the module's default), never "do not verify"."""
     entry = load("authentik.yml")
-    env = render_like_awx(entry, {"authentik_url": "https://auth.example.com", "authentik_token": "x", "authentik_validate_certs": False})
-    assert boolean(env["AUTHENTIK_VALIDATE_CERTS"], strict=True) is False
+    env = render_like_awx(entry, {"authentik_url": "https://auth.example.com", "authentik_token": "x"})
+    assert boolean(env["AUTHENTIK_VALIDATE_CERTS"], strict=True) is True
+
+
+@pytest.mark.parametrize("ticked, verify", [(False, True), (True, False)])
+def test_skip_tls_box_turns_verification_off_only_when_ticked(ticked, verify):
+    entry = load("authentik.yml")
+    env = render_like_awx(entry, {"authentik_url": "https://auth.example.com", "authentik_token": "x",
+                                  "authentik_skip_tls_verify": ticked})
+    assert boolean(env["AUTHENTIK_VALIDATE_CERTS"], strict=True) is verify
+
+
+def test_no_boolean_field_weakens_when_unset(case):
+    """Every boolean field left unset (AWX: False) renders to the module options' own defaults, so that a
+    credential made without a box is as safe as one made in the web UI."""
+    name, entry, _type_name, spec, _cover = case
+    fallbacks = env_readers(name, spec)
+    required = {f["id"]: "value-of-" + f["id"] for f in entry["inputs"]["fields"]
+                if f["id"] in entry["inputs"].get("required", []) and f.get("type") != "boolean"}
+    env = render_like_awx(entry, required)
+    for env_name, value in env.items():
+        option, opt_spec = fallbacks[env_name]
+        if opt_spec.get("type") == "bool":
+            assert boolean(value, strict=True) == opt_spec.get("default", True), \
+                "%s: %s unset gives %s=%s, the option %s defaults to %s" % (name, env_name, env_name, value, option, opt_spec.get("default"))
