@@ -1,7 +1,7 @@
 """Start the authentik and Cloudflare API test servers on 127.0.0.1.
 
     python tests/servers/serve.py [--authentik-port N] [--cloudflare-port N] [--page-size N]
-                                  [--authentik-version X.Y.Z] [--latency authentik-2026.2]
+                                  [--authentik-version X.Y.Z] [--latency authentik-2026.2] [--rate-limit]
 
 The first line printed is one JSON object with everything a client needs::
 
@@ -70,12 +70,12 @@ class Running:
 def start(authentik_port: int = 0, cloudflare_port: int = 0, page_size: int | None = None,
           authentik_version: str = DEFAULT_VERSION, authentik_token: str | None = None,
           cloudflare_token: str | None = None, account_id: str | None = None,
-          latency: str | None = None) -> Running:
+          latency: str | None = None, rate_limit: bool = False) -> Running:
     ak_token = authentik_token or secrets.token_urlsafe(32)
     cf_token = cloudflare_token or secrets.token_urlsafe(30)
     account = account_id or secrets.token_hex(16)
     ak_app = AuthentikApp(token=ak_token, page_size=page_size or 100, version=authentik_version)
-    cf_app = CloudflareApp(token=cf_token, page_size=page_size or 20, account_id=account)
+    cf_app = CloudflareApp(token=cf_token, page_size=page_size or 20, account_id=account, rate_limit=rate_limit)
     ak_app.latency, cf_app.latency = latency_profile(latency)
     ak = Server(ak_app, port=authentik_port).start()
     cf = Server(cf_app, port=cloudflare_port).start()
@@ -95,10 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--account-id", default=None, help="default: a random account id")
     parser.add_argument("--latency", default=None, choices=sorted(PROFILES) + ["none"],
                         help="answer as slowly as a real server would (tests/servers/latency.py); default: at once")
+    parser.add_argument("--rate-limit", action="store_true",
+                        help="Cloudflare answers 429 with Retry-After past 1,200 requests per 5 minutes per token, as the"
+                             " real API does (also POST /_test/config {\"rate_limit\": true}); default: no limit")
     args = parser.parse_args(argv)
     running = start(args.authentik_port, args.cloudflare_port, args.page_size,
                     args.authentik_version, args.authentik_token, args.cloudflare_token,
-                    args.account_id, args.latency)
+                    args.account_id, args.latency, args.rate_limit)
     print(json.dumps(running.info()), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
