@@ -39,7 +39,8 @@ def test_role_protects_applications_and_says_who_gets_in(api, play, servers):
     user = servers.authentik.app
     creds = {"cloudflare_access_test_username": user.test_username, "cloudflare_access_test_password": user.test_password}
     first = play([role(cloudflare_access_applications=APPS, cloudflare_access_expect_allowed=["Grafana"],
-                       cloudflare_access_expect_denied=["vault.example.com"], **creds)])
+                       cloudflare_access_expect_denied=["vault.example.com"], **creds)],
+                 env={"ANSIBLE_DEPRECATION_WARNINGS": "1"})  # the harness switches them off
     assert first.rc == 0, first.output
     idp = login_method(api)
     assert "groups" in idp["config"]["claims"]           # groups are used, so the claim is requested

@@ -10,6 +10,8 @@ APPS = [
     {"name": "Grafana", "domain": "grafana.example.com", "allow_groups": ["engineering"]},
     {"name": "Vault", "domain": "vault.example.com", "allow_emails": ["boss@example.org"]},
 ]
+# the harness switches deprecation warnings off; these runs switch them on to show there are none
+WARN = {"ANSIBLE_DEPRECATION_WARNINGS": "1"}
 MANY = [{"name": "App %d" % i, "domain": "app-%d.example.com" % i, "allow_email_domains": ["example.org"]}
         for i in range(1, 6)]
 
@@ -68,13 +70,13 @@ def test_a_misspelt_variable_stops_the_run_before_any_request(api, play):
 
 
 def test_not_given_leaves_them_alone_and_an_empty_list_removes_them(api, play):
-    first = play([role(cloudflare_access_applications=APPS)])
+    first = play([role(cloudflare_access_applications=APPS)], env=WARN)
     assert first.rc == 0, first.output
     assert "DEPRECATION" not in first.output
 
     # not given: no request for them at all, nothing changed, the groups claim stays on the login method
     api.cloudflare.clear_log()
-    alone = play([role()])
+    alone = play([role()], env=WARN)
     assert alone.rc == 0 and alone.changed == 0, alone.output
     assert access_requests(api) == []
     assert app_names(api) == ["Grafana", "Vault"]
@@ -86,15 +88,17 @@ def test_not_given_leaves_them_alone_and_an_empty_list_removes_them(api, play):
 
     # an empty list in check mode: the list of what would go, no write
     api.cloudflare.clear_log()
-    preview = play([role(cloudflare_access_applications=[])], check=True)
+    preview = play([role(cloudflare_access_applications=[])], check=True, env=WARN)
     assert preview.rc == 0, preview.output
     assert [r for r in access_requests(api) if r["write"]] == []
+    assert "DEPRECATION" not in preview.output
     assert "to remove: Grafana, Vault" in preview.stdout
 
     # an empty list: both applications and both policies go; a rerun writes nothing
     api.cloudflare.clear_log()
-    emptied = play([role(cloudflare_access_applications=[])])
+    emptied = play([role(cloudflare_access_applications=[])], env=WARN)
     assert emptied.rc == 0, emptied.output
+    assert "DEPRECATION" not in emptied.output
     assert app_names(api) == [] and policy_names(api) == []
     assert "Protected applications: none; removed: " in emptied.stdout
     api.cloudflare.clear_log()
@@ -136,8 +140,9 @@ def test_absent_removes_them_after_the_login_method_was_deleted_by_hand(api, pla
               if i["name"] == "authentik (%s)" % NAME]
     assert api.cloudflare.call("DELETE", acc + "identity_providers/" + idp["id"]).status_code in (200, 202)
 
-    gone = play([role(cloudflare_access_state="absent")])
+    gone = play([role(cloudflare_access_state="absent")], env=WARN)
     assert gone.rc == 0, gone.output
+    assert "DEPRECATION" not in gone.output
     assert app_names(api) == [] and policy_names(api) == []
     api.cloudflare.clear_log()
     again = play([role(cloudflare_access_state="absent")])

@@ -68,7 +68,7 @@ def test_apps_typo(api, play, record):
 def test_apps_not_given(api, play, record):
     assert play([role_task(NAME, cloudflare_access_applications=TWO)]).rc == 0
     clear(api)
-    result = play([role_task(NAME)])
+    result = play([role_task(NAME)], env={"ANSIBLE_DEPRECATION_WARNINGS": "1"})  # the harness switches them off
     assert result.rc == 0 and result.changed == 0, result.output
     assert access_requests(api) == []
     assert access(api) == (2, 2)
