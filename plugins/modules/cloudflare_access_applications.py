@@ -63,8 +63,8 @@ options:
         capitals.
       - C(allow_emails), C(allow_email_domains) - e-mail addresses and e-mail domains (such as V(example.com)) that may
         enter (lists).
-      - C(include), C(exclude), C(require) - raw Access rules (lists of one-key dicts such as C({geo: {country_code: DE}}))
-        for anything else; C(include) adds to the C(allow_*) rules.
+      - C(include), C(exclude), C(require) - raw Access rules (lists of one-key dicts, such as a C(geo) rule with a
+        C(country_code)) for anything else; C(include) adds to the C(allow_*) rules.
       - C(session_duration) - such as V(8h); when left out, Cloudflare's default V(24h).
       - C(app_launcher_visible) - default V(true). C(auto_redirect_to_identity) (or C(auto_redirect)) - go straight to the
         login method without the chooser, default V(true).
@@ -92,7 +92,7 @@ options:
     default: 4
   max_requests:
     description:
-      - The request budget of one run: a plan that needs more Cloudflare requests fails before its first write.
+      - The request budget of one run. A plan that needs more Cloudflare requests fails before its first write.
         Cloudflare allows 1200 requests per five minutes per user. V(-1) means no limit.
     type: int
     default: 1000
