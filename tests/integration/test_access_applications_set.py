@@ -379,3 +379,25 @@ def test_single_object_modules_carry_what_they_do_not_manage(api, play):
         assert diff["before"]["session_duration"] == "24h" and diff["after"]["session_duration"] == "8h"
         diff = run.task("Application")["diff"]
         assert diff["after"]["cors_headers"] == extra_app["cors_headers"] and diff["after"]["allow_iframe"] is True
+
+
+def test_a_failed_write_is_reported_per_application_and_the_rerun_converges(api, play):
+    arrange(api, "authentik")
+    wanted = entries(3)
+    api.cloudflare.fault(method="POST", path=r"/access/apps$", status=400, count=1,
+                         body={"success": False, "errors": [{"code": 12130, "message": "access.api.error.invalid_request: "
+                                                                                       "injected"}], "messages": [], "result": None})
+    broken = play([apps_task("Protect", wanted, ignore_errors=True)])
+    res = failure(broken, "Protect")
+    actions = sorted(a["action"] for a in res["applications"])
+    assert actions == ["created", "created", "failed"]
+    [bad] = [a for a in res["applications"] if a["action"] == "failed"]
+    assert "create the application" in bad["error"] and "injected" in bad["error"] and bad["name"] in res["msg"]
+    # the failed entry's policy was made: the rerun uses it again, so each entry ends with one of each
+    api.cloudflare.clear_log()
+    again = play([apps_task("Protect", wanted)])
+    assert again.rc == 0, again.output
+    assert [m for m, _p in writes(api)] == ["POST"]
+    assert len(stored_apps(api)) == 3 and len(stored_policies(api)) == 3
+    api.cloudflare.clear_log()
+    assert play([apps_task("Protect", wanted)]).changed == 0 and writes(api) == []
