@@ -46,12 +46,58 @@ PAGE_SIZE = 1000
 def list_all(client, path, what):
     """Every item of a Cloudflare list, at the largest page size."""
     try:
-        return client.paginate(path, per_page=PAGE_SIZE, what=what)
+        return pages(client, path, what, PAGE_SIZE)
     except ApiError as exc:
         if exc.status == 400 and "per_page" in (exc.api_message or "").lower():
             client.warn("Cloudflare refused per_page=%d for %s; listing with its own page size" % (PAGE_SIZE, path))
-            return client.paginate(path, what=what)
+            return pages(client, path, what, None)
         raise
+
+
+def _number(info, key):
+    try:
+        return int(info.get(key))
+    except (TypeError, ValueError):
+        return None
+
+
+def pages(client, path, what, per_page, max_pages=1000):
+    """Walk the pages of a list. A page shorter than asked ends the walk only when the answer says how many it
+    holds per page (a server may cut ``per_page`` down); ``total_count``/``total_pages`` win when given, and
+    without any of them an empty page ends it. Items seen on an earlier page (same id) count once."""
+    items, seen = [], set()
+    for page in range(1, max_pages + 1):
+        query = {"page": page}
+        if per_page:
+            query["per_page"] = per_page
+        status, result, info = client.call("GET", path, params=query, what=what)
+        if not isinstance(result, list):
+            if result is None:
+                result = []
+            else:
+                raise ApiError("Could not %s: GET %s returned HTTP %s without a list" % (what, path, status),
+                               method="GET", path=path, status=status)
+        for item in result:
+            ident = item.get("id") if isinstance(item, dict) else None
+            if ident is not None and ident in seen:
+                continue
+            seen.add(ident)
+            items.append(item)
+        info = info if isinstance(info, dict) else {}
+        total_count, total_pages, size = _number(info, "total_count"), _number(info, "total_pages"), _number(info, "per_page")
+        if not result:
+            return items
+        if total_count is not None:
+            if len(items) >= total_count:
+                return items
+            continue
+        if total_pages is not None:
+            if page >= total_pages:
+                return items
+            continue
+        if size and len(result) < size:
+            return items
+    raise ApiError("Gave up listing %s after %d pages; the list never ended" % (path, max_pages), method="GET", path=path)
 
 
 def bounded(calls, limit):

@@ -237,3 +237,63 @@ def test_application_updates_carry_every_field_and_refuse_what_cannot_travel():
     from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access import NotCarried
     with pytest.raises(NotCarried):
         application_body(current, {"session_duration": "8h"})
+
+
+# ---- pages ------------------------------------------------------------------------------------------------
+class Lister:
+    """A Cloudflare list that cuts per_page down to ``cap`` and reports only what ``report`` names."""
+
+    def __init__(self, count, cap, report):
+        self.items = [{"id": "i%d" % n} for n in range(count)]
+        self.cap, self.report, self.asked = cap, report, []
+        self.warn = lambda msg: None
+
+    def call(self, method, path, params=None, what=None):
+        self.asked.append(dict(params))
+        size = min(params.get("per_page") or self.cap, self.cap)
+        start = (params["page"] - 1) * size
+        chunk = self.items[start:start + size]
+        full = {"per_page": size, "count": len(chunk), "total_count": len(self.items),
+                "total_pages": -(-len(self.items) // size)}
+        return 200, chunk, dict((k, v) for k, v in full.items() if k in self.report)
+
+
+@pytest.mark.parametrize("report, requests", [
+    (("per_page", "count", "total_count", "total_pages"), 3),
+    (("total_count",), 3),
+    (("total_pages",), 3),
+    (("per_page",), 3),
+    ((), 4),  # nothing said: walk to the empty page
+])
+def test_pages_follow_a_server_that_cuts_the_page_size(report, requests):
+    from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access_set_apply import list_all
+    lister = Lister(5, 2, report)
+    found = list_all(lister, "/x", "list x")
+    assert [i["id"] for i in found] == ["i0", "i1", "i2", "i3", "i4"]
+    assert len(lister.asked) == requests and lister.asked[0]["per_page"] == 1000
+
+
+def test_writes_run_a_few_at_a_time_and_report_each_outcome():
+    import threading
+    import time
+    from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access_set_apply import bounded
+    lock = threading.Lock()
+    state = {"now": 0, "most": 0}
+
+    def call(n):
+        def work():
+            with lock:
+                state["now"] += 1
+                state["most"] = max(state["most"], state["now"])
+            time.sleep(0.02)
+            with lock:
+                state["now"] -= 1
+            if n == 3:
+                raise RuntimeError("boom")
+            return n
+        return work
+
+    outcomes = bounded([call(n) for n in range(10)], 3)
+    assert state["most"] == 3
+    assert [r for r, _e in outcomes] == [0, 1, 2, None, 4, 5, 6, 7, 8, 9]
+    assert str(outcomes[3][1]) == "boom"
