@@ -195,9 +195,11 @@ def test_careless_input_is_refused_before_any_request(api, play):
         ([dict(good, allow_groups=["Engineering"])], "authentik has no group 'Engineering', but has 'engineering'"),
         ([dict(good, allow_groups=["enginering"])], "(the closest is 'engineering')"),
     ]
+    cases.append(([good], "policy_suffix ''"))
     for number, (listed, words) in enumerate(cases):
         api.cloudflare.clear_log()
-        run = play([apps_task("Protect", listed, ignore_errors=True)])
+        extra = {"policy_suffix": ""} if words.startswith("policy_suffix") else {}
+        run = play([apps_task("Protect", listed, ignore_errors=True, **extra)])
         res = failure(run, "Protect")
         assert words in res["msg"], (number, res["msg"])
         assert api.cloudflare.requests() == [], number

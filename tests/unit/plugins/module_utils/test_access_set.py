@@ -188,6 +188,10 @@ def test_a_policy_left_without_its_application_is_adopted_or_removed():
     assert plan.items[0].policy is left and plan.items[0].action == "created"
     assert [p["id"] for p in plan.remove_policies] == ["p8"]
     assert plan.writes == 1 + 1 + 1  # policy update (rules differ), application create, stray policy removal
+    # removing everything (an empty list, or state absent) removes the policies left behind too
+    plan = make_plan([], Ownership([], [left, stray, policy("h1", "Hand (idpbridge)", owner=None)], OWNER), SUFFIX,
+                     "groups", state="absent")
+    assert sorted(p["id"] for p in plan.remove_policies) == ["p8", "p9"]
 
 
 def test_a_domain_held_elsewhere_is_an_error_before_writing():
