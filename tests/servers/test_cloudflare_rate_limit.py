@@ -49,7 +49,7 @@ def test_the_figures_are_cloudflares():
 
 def test_off_by_default_and_headers_count_down(srv):
     _control(srv, "config", {"rate_limit_requests": 3})
-    answers = [_get(srv) for _ in range(5)]
+    answers = [_get(srv) for _attempt in range(5)]
     assert [a.status_code for a in answers] == [200] * 5
     assert [a.headers["Ratelimit"].split(";")[1] for a in answers] == ["r=2", "r=1", "r=0", "r=0", "r=0"]
     assert answers[0].headers["Ratelimit-Policy"] == '"default";q=3;w=300'
@@ -58,7 +58,7 @@ def test_off_by_default_and_headers_count_down(srv):
 
 def test_used_up_answers_429_with_retry_after_until_the_window_ends(srv):
     _control(srv, "config", {"rate_limit": True, "rate_limit_requests": 3, "rate_limit_window": 2})
-    assert [_get(srv).status_code for _ in range(3)] == [200, 200, 200]
+    assert [_get(srv).status_code for _attempt in range(3)] == [200, 200, 200]
     refused = _get(srv)
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] in ("1", "2")
@@ -74,14 +74,14 @@ def test_used_up_answers_429_with_retry_after_until_the_window_ends(srv):
     log = requests.get(srv.url + "/_test/requests", timeout=5, headers={"Authorization": "Bearer " + TOKEN}).json()
     assert [entry["status"] for entry in log] == [200, 200, 200, 429, 429, 403]
     time.sleep(int(refused.headers["Retry-After"]) + 0.1)
-    assert [_get(srv).status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert [_get(srv).status_code for _attempt in range(4)] == [200, 200, 200, 429]
 
 
 def test_reset_returns_to_the_constructors_setting(srv):
     _control(srv, "config", {"rate_limit": True, "rate_limit_requests": 1})
-    assert [_get(srv).status_code for _ in range(2)] == [200, 429]
+    assert [_get(srv).status_code for _attempt in range(2)] == [200, 429]
     _control(srv, "reset")
-    assert [_get(srv).status_code for _ in range(3)] == [200, 200, 200]
+    assert [_get(srv).status_code for _attempt in range(3)] == [200, 200, 200]
     limited = Server(CloudflareApp(token=TOKEN, account_id=ACCOUNT, rate_limit=True)).start()
     try:
         _control(limited, "config", {"rate_limit_requests": 1})
@@ -101,7 +101,7 @@ def test_serve_switches_it_on():
         headers = {"Authorization": "Bearer " + info["cloudflare_token"]}
         requests.post(base + "/_test/config", json={"rate_limit_requests": 1}, headers=headers, timeout=5).raise_for_status()
         url = "%s/accounts/%s/access/identity_providers" % (info["cloudflare_url"], info["account_id"])
-        assert [requests.get(url, headers=headers, timeout=5).status_code for _ in range(2)] == [200, 429]
+        assert [requests.get(url, headers=headers, timeout=5).status_code for _attempt in range(2)] == [200, 429]
     finally:
         proc.terminate()
         proc.wait(10)
