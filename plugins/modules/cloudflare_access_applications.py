@@ -44,6 +44,8 @@ options:
   login_method:
     description:
       - The login method (its id, or its name) whose applications the list holds.
+      - In check mode, a login method that does not exist yet is assumed to be created by an earlier task (with a
+        warning), and every application is shown as to be created.
       - With O(state=absent) the login method may already be deleted. Given by id, its applications and policies are
         removed; given by name, the module finds them by the tag of the one deleted login method whose applications are
         left (and fails, listing the ids, when there are several).

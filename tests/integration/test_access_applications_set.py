@@ -403,3 +403,15 @@ def test_a_failed_write_is_reported_per_application_and_the_rerun_converges(api,
     assert len(stored_apps(api)) == 3 and len(stored_policies(api)) == 3
     api.cloudflare.clear_log()
     assert play([apps_task("Protect", wanted)]).changed == 0 and writes(api) == []
+
+
+def test_check_mode_before_the_login_method_exists(api, play):
+    api.cloudflare.clear_log()
+    checked = play([apps_task("Protect", entries(2))], check=True)
+    assert checked.rc == 0, checked.output
+    res = checked.task("Protect")
+    assert [a["action"] for a in res["applications"]] == ["created", "created"]
+    assert any("assumed to be created by an earlier task" in w for w in res.get("warnings", []))
+    assert writes(api) == []
+    refused = play([apps_task("Protect", entries(2), ignore_errors=True)])
+    assert "No login method" in failure(refused, "Protect")["msg"] and writes(api) == []
