@@ -100,6 +100,14 @@ class AccessClient(CloudflareClient):
     def policy_path(self, policy_id):
         return "%s/%s" % (self.policies_path, quote(str(policy_id), safe=""))
 
+    @property
+    def tags_path(self):
+        """Access tags live in an account (``…/access/tags``; the name is the id)."""
+        return self.scope.path + "/access/tags"
+
+    def tag_path(self, name):
+        return "%s/%s" % (self.tags_path, quote(str(name), safe=""))
+
     # ---- applications --------------------------------------------------------------------------
     def applications(self):
         """Every Access application of the scope (all pages), read once per run."""

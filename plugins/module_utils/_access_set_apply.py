@@ -17,8 +17,6 @@ __metaclass__ = type
 import copy
 import threading
 
-from ansible.module_utils.six.moves.urllib.parse import quote
-
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access import (
     UUID,
     application_body,
@@ -257,12 +255,9 @@ class Reconciler:
         if owner_id.startswith("(not yet created"):
             return False
         status, _result, _info = self.client.call(
-            "GET", self.tag_path(owner_tag(owner_id)), ok_statuses=(404,),
+            "GET", self.client.tag_path(owner_tag(owner_id)), ok_statuses=(404,),
             what="read the Access tag %s of %s" % (owner_tag(owner_id), self.client.scope))
         return status != 404
-
-    def tag_path(self, name):
-        return "%s/access/tags/%s" % (self.client.scope.path, quote(name, safe=""))
 
     # ---- writes ------------------------------------------------------------------------------------------
     def write(self, plan, owner_id, need_tag, drop_tag):
@@ -278,7 +273,7 @@ class Reconciler:
                 self.errors.append(str(exc))
         if need_tag:
             try:
-                client.call("POST", client.scope.path + "/access/tags", body={"name": tag},
+                client.call("POST", client.tags_path, body={"name": tag},
                             what="create the Access tag %s that marks this login method's applications" % tag)
             except ApiError as exc:
                 raise ApiError("%s (nothing else was written after it)" % exc, status=exc.status)
@@ -324,7 +319,7 @@ class Reconciler:
             if exc is not None:
                 self.errors.append(str(exc))
         if drop_tag and not self.errors:
-            client.call("DELETE", self.tag_path(tag), ok_statuses=(404,), what="remove the Access tag %s" % tag)
+            client.call("DELETE", client.tag_path(tag), ok_statuses=(404,), what="remove the Access tag %s" % tag)
 
     # ---- results -----------------------------------------------------------------------------------------
     def result(self, plan, ownership, msg=None):

@@ -134,6 +134,9 @@ options:
     type: path
 notes:
   - "The API token needs the account permission C(Access: Apps and Policies Write) (tags are part of it)."
+  - "Requests: a run reads the login methods, the applications and the policies once each (one request per page of
+    1000), plus the tag once when an application is to be created and none of ours exists yet. A new application
+    costs two writes (its policy, then the application), plus one for the tag the first time for a login method."
   - Writes are retried after HTTP 429 as the server's C(Retry-After) says (see O(retries)).
 seealso:
   - module: idpbridge.authentik_cloudflare.cloudflare_access_application
