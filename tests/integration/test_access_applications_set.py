@@ -415,3 +415,20 @@ def test_check_mode_before_the_login_method_exists(api, play):
     assert writes(api) == []
     refused = play([apps_task("Protect", entries(2), ignore_errors=True)])
     assert "No login method" in failure(refused, "Protect")["msg"] and writes(api) == []
+
+
+def test_fifty_applications_under_the_rate_limit(api, play):
+    arrange(api, "authentik")
+    api.cloudflare.config(rate_limit=True)
+    wanted = entries(50)
+    api.cloudflare.clear_log()
+    first = play([apps_task("Protect", wanted, concurrency=8)])
+    assert first.rc == 0, first.output
+    assert len(writes(api)) == 1 + 2 * 50
+    assert not [r for r in api.cloudflare.requests() if r["status"] == 429]
+    for check in (False, True):
+        api.cloudflare.clear_log()
+        again = play([apps_task("Protect", wanted)], check=check)
+        assert again.rc == 0 and again.changed == 0, again.output
+        assert writes(api) == [] and len(cf_reads(api)) == 3
+        assert again.task("Protect")["requests"] == {"reads": 4, "writes": 0}  # + the authentik group list
