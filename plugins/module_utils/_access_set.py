@@ -301,11 +301,18 @@ def desired_application(entry, owner_id, policy_id):
             "session_duration": entry["session_duration"] or DEFAULT_SESSION, "policies": [policy_id]}
 
 
+# What Cloudflare means when it leaves a key out of an answer.
+SERVER_DEFAULTS = {"session_duration": DEFAULT_SESSION, "app_launcher_visible": True, "auto_redirect_to_identity": False}
+
+
 def changed_keys(before, desired):
-    """The keys of ``desired`` whose value differs from the normalised ``before`` (rule lists compared as sets)."""
+    """The keys of ``desired`` whose value differs from the normalised ``before`` (rule lists compared as sets; a
+    key the answer left out counts as Cloudflare's default)."""
     out = []
     for key, want in desired.items():
         have = before.get(key)
+        if have is None:
+            have = SERVER_DEFAULTS.get(key)
         if key in RULE_KEYS:
             if canonical(normalize_rules(have)) != canonical(normalize_rules(want)):
                 out.append(key)

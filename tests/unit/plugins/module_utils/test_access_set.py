@@ -301,3 +301,11 @@ def test_writes_run_a_few_at_a_time_and_report_each_outcome():
     assert state["most"] == 3
     assert [r for r, _e in outcomes] == [0, 1, 2, None, 4, 5, 6, 7, 8, 9]
     assert str(outcomes[3][1]) == "boom"
+
+
+def test_keys_left_out_of_an_answer_count_as_the_defaults():
+    from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access_set import changed_keys
+    assert changed_keys({}, {"session_duration": "24h", "app_launcher_visible": True}) == []
+    assert changed_keys({}, {"session_duration": "8h", "auto_redirect_to_identity": True}) == [
+        "auto_redirect_to_identity", "session_duration"]
+    assert changed_keys({"include": [{"b": {}}, {"a": {}}]}, {"include": [{"a": {}}, {"b": {}}]}) == []
