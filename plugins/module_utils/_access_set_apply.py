@@ -228,6 +228,7 @@ class Reconciler:
         tag_exists = bool(ownership.ours) or self.tag_exists(owner_id, plan)
         need_tag = not tag_exists and any(i.app is None for i in plan.items)
         drop_tag = self.state == "absent" and tag_exists
+        self.tag_change = need_tag or drop_tag
         planned = len(self.client.calls) + plan.writes + (1 if need_tag else 0) + (1 if drop_tag else 0)
         if self.max_requests >= 0 and planned > self.max_requests:
             raise Refused("The plan needs %d Cloudflare requests (%d writes), more than max_requests (%d) allows; "
@@ -341,7 +342,7 @@ class Reconciler:
                 removed.append({"name": pol.get("name"), "domain": None, "application_id": None, "policy_id": pol["id"]})
                 diffs.append({"before_header": "policy %r" % pol.get("name"), "after_header": "(removed)",
                               "before": {"policy": normalize_policy(pol)}, "after": {}})
-        changed = bool(plan is not None and plan.changed)
+        changed = bool(plan is not None and (plan.changed or getattr(self, "tag_change", False)))
         counts = {}
         for entry in apps:
             counts[entry["action"]] = counts.get(entry["action"], 0) + 1
@@ -350,6 +351,8 @@ class Reconciler:
             parts = ["%d %s%s" % (counts[a], would, a) for a in ("created", "updated", "failed") if counts.get(a)]
             if removed:
                 parts.append("%d %sremoved" % (len(removed), would))
+            if getattr(self, "tag_change", False) and self.state == "absent":
+                parts.append("the tag %s %sremoved" % (owner_tag(ownership.owner_id), would))
             msg = "Protected applications of the login method %r: %s" % (
                 self.owner_name, ", ".join(parts) if parts else "up to date (%d)" % len(apps))
         writes = [c for c in self.client.calls if c[0] not in ("GET", "HEAD")]

@@ -290,6 +290,20 @@ def test_absent_after_the_login_method_was_deleted_by_hand(api, play):
     assert again.rc == 0 and again.changed == 0 and writes(api) == []
 
 
+
+def test_absent_removes_the_tag_left_by_an_empty_list(api, play):
+    idp = arrange(api, "authentik")
+    play([apps_task("Protect", entries(1))])
+    play([apps_task("Protect", [])])
+    assert stored_apps(api) == [] and [t["name"] for t in api.cloudflare.state()["access_tags"]] == [tag_of(idp)]
+    api.cloudflare.clear_log()
+    gone = play([apps_task("Protect", [], state="absent")])
+    assert gone.rc == 0 and gone.changed == 1, gone.output
+    assert [m for m, _p in writes(api)] == ["DELETE"] and api.cloudflare.state()["access_tags"] == []
+    api.cloudflare.clear_log()
+    assert play([apps_task("Protect", [], state="absent")]).changed == 0 and writes(api) == []
+
+
 def test_fields_set_elsewhere_survive_an_update(api, play):
     arrange(api, "authentik")
     play([apps_task("Protect", entries(1))])
