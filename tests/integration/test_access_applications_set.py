@@ -290,7 +290,6 @@ def test_absent_after_the_login_method_was_deleted_by_hand(api, play):
     assert again.rc == 0 and again.changed == 0 and writes(api) == []
 
 
-
 def test_absent_removes_the_tag_left_by_an_empty_list(api, play):
     idp = arrange(api, "authentik")
     play([apps_task("Protect", entries(1))])
