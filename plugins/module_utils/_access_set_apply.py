@@ -27,11 +27,11 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._ac
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access_set import (
     Ownership,
-    check_groups,
     make_plan,
     owner_tag,
     tag_owner,
 )
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access_set_input import check_groups
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed, Refused, merge
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError
 

@@ -11,14 +11,16 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._ac
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access_set import (
     Ownership,
-    check_entries,
-    check_groups,
     desired_application,
     desired_policy,
     make_plan,
     owner_mark,
     owner_tag,
     tag_owner,
+)
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access_set_input import (
+    check_entries,
+    check_groups,
 )
 
 OWNER = "11111111-2222-3333-4444-555555555555"
