@@ -14,12 +14,20 @@ the ansible-playbook next to the running Python:
 * check mode of the converged role;
 * the requests each API saw, per run and per task (a callback writes when each task ran; each
   logged request belongs to the task running at that moment);
-* the scale series: the converged role and uri playbook for several application counts, and
-  with several unrelated login methods in the Cloudflare account.
+* the scale series: the converged role and uri playbook for the whole role looped over several
+  login methods (one authentik application and login method each), and with several unrelated login
+  methods in the Cloudflare account;
+* the protected applications series: one login method protecting 1, 10, 50, 200 applications
+  (cloudflare_access_applications), first run, converged run and check mode of the role against the
+  uri playbook doing the same (policies and applications listed once, what is missing created), with
+  the Cloudflare test server's rate limit on (1,200 requests per 5 minutes, 429 with Retry-After).
 
 The request counts are checked against the project's limits (exit 1 when one is broken): a
 converged run and check mode send no write, at most 10 requests to authentik and 3 to
-Cloudflare per application. Times are reported, never checked.
+Cloudflare per login method; for protected applications, a converged run sends at most 8
+Cloudflare requests plus the pages of the applications and policies lists, check mode the same
+requests, a first run exactly two writes per application and no request is refused with 429.
+Times are reported, never checked.
 """
 
 from __future__ import annotations
@@ -45,15 +53,21 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "tests" / "bench"
 LIMITS = {"authentik": 10, "cloudflare": 3}
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
+# protected applications: a converged run's Cloudflare requests beyond the pages of the two lists
+PROTECTED_BASE = 8
+# the largest page the module asks the applications and policies lists for (plugins/module_utils/_access_set_apply.py)
+PROTECTED_PAGE = 1000
 
 
 class Servers:
     """tests/servers/serve.py in a process of its own, stopped by its PID."""
 
-    def __init__(self, latency):
+    def __init__(self, latency, rate_limit=False):
         cmd = [sys.executable, str(ROOT / "tests" / "servers" / "serve.py")]
         if latency:
             cmd += ["--latency", latency]
+        if rate_limit:
+            cmd.append("--rate-limit")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)  # pylint: disable=consider-using-with
         line = self.proc.stdout.readline()
         if not line:
@@ -126,12 +140,14 @@ class Runner:
             ANSIBLE_CONFIG=str(BENCH / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
         self.playbook = str(Path(sys.executable).parent / "ansible-playbook")
 
-    def run(self, which, apps=1, check=False):
-        """One run of tests/bench/<which>.yml: seconds, requests per API, requests and seconds per task."""
+    def run(self, which, apps=1, check=False, protected=0):
+        """One run of tests/bench/<which>.yml: seconds, requests per API, requests and seconds per task.
+        ``protected``: applications the first login method protects (0: the list is not given)."""
         self.servers.take_log()
         if self.timeline.exists():
             self.timeline.unlink()
-        cmd = [self.playbook, str(BENCH / ("%s.yml" % which)), "-e", "bench_apps=%d" % apps]
+        cmd = [self.playbook, str(BENCH / ("%s.yml" % which)), "-e", "bench_apps=%d" % apps,
+               "-e", "bench_protected=%d" % protected]
         if check:
             cmd.append("--check")
         started = time.monotonic()
@@ -158,9 +174,13 @@ class Runner:
                         per_task[task["task"]][api] += 1
                         break
         return {
-            "which": which, "apps": apps, "check": check, "seconds": seconds,
+            "which": which, "apps": apps, "check": check, "protected": protected, "seconds": seconds,
             "requests": {api: len(entries) for api, entries in log.items()},
             "writes": {api: sum(1 for r in entries if r["method"] in WRITES) for api, entries in log.items()},
+            # writes to the Access applications and policies (the protected applications' own)
+            "access_writes": sum(1 for r in log.get("cloudflare", []) if r["method"] in WRITES
+                                 and ("/access/apps" in r["path"] or "/access/policies" in r["path"])),
+            "throttled": {api: sum(1 for r in entries if r["status"] == 429) for api, entries in log.items()},
             "tasks": list(per_task.values()),
         }
 
@@ -205,6 +225,51 @@ def scale(runner, servers, app_counts, login_method_counts, method_apps, with_ur
     return by_apps, by_methods
 
 
+def protected_series(runner, servers, counts, with_uri=True):
+    """One login method protecting ``count`` applications: the role's first run, converged run and check mode, and
+    the uri playbook's first and converged run, each from the seeded state."""
+    series = []
+    for count in counts:
+        servers.reset()
+        item = {"count": count, "role_first": runner.run("role", protected=count)}
+        item["role"] = runner.run("role", protected=count)
+        item["role_check"] = runner.run("role", protected=count, check=True)
+        if with_uri:
+            servers.reset()
+            item["uri_first"] = runner.run("uri", protected=count)
+            item["uri"] = runner.run("uri", protected=count)
+        series.append(item)
+    return series
+
+
+def protected_limit(count):
+    """Cloudflare requests a converged run protecting ``count`` applications may send: a few whatever the count, and
+    the pages of the applications and policies lists (``count`` entries each, plus the seeded ones)."""
+    return PROTECTED_BASE + 2 * max(1, int(math.ceil(count / float(PROTECTED_PAGE))))
+
+
+def protected_broken(series):
+    """The protected applications targets on requests; a list of broken ones."""
+    broken = []
+    for item in series:
+        name = "protected applications, %d" % item["count"]
+        conv, check, first = item["role"], item["role_check"], item["role_first"]
+        if conv["writes"]["cloudflare"] or conv["writes"]["authentik"]:
+            broken.append("%s: converged run wrote" % name)
+        if conv["requests"]["cloudflare"] > protected_limit(item["count"]):
+            broken.append("%s: converged run sent %d requests to Cloudflare (limit %d)"
+                          % (name, conv["requests"]["cloudflare"], protected_limit(item["count"])))
+        if check["requests"] != conv["requests"] or sum(check["writes"].values()):
+            broken.append("%s: check mode sent %s, the converged run %s" % (name, check["requests"], conv["requests"]))
+        if first["access_writes"] != 2 * item["count"]:
+            broken.append("%s: first run wrote %d times to applications and policies (want %d)"
+                          % (name, first["access_writes"], 2 * item["count"]))
+        for run_name, run in (("first run", first), ("converged run", conv), ("check mode", check)):
+            if sum(run["throttled"].values()):
+                broken.append("%s: %s got %d answers 429" % (name, run_name, sum(run["throttled"].values())))
+    return broken
+
+
 def cloudflare_limit(apps, login_methods):
     """Cloudflare requests a converged run for ``apps`` applications may cost, with ``login_methods`` login methods
     in the account: per application the organization, the login method and the policies, and once per run the
@@ -227,7 +292,7 @@ def check_limits(results):
                 broken.append("%s: %d write(s) to %s" % (name, run["writes"][api], api))
             if run["requests"][api] > limit:
                 broken.append("%s: %d requests to %s (limit %d)" % (name, run["requests"][api], api, limit))
-    return broken
+    return broken + protected_broken(results.get("protected", []))
 
 
 # ---- report -------------------------------------------------------------------------------------
@@ -293,9 +358,11 @@ def markdown(results, args, plot_name):
     for task in conv["uri"][-1]["tasks"]:
         lines.append(_row([task["task"], _s(task["seconds"]), task["authentik"], task["cloudflare"]]))
     base = results["by_apps"][0] if results["by_apps"] else None
-    lines += ["", "## Scale: converged runs for several applications", "",
-              _row(["applications", "role s", "role s per application", "role requests authentik / Cloudflare",
-                    "uri s", "uri s per application", "uri requests authentik / Cloudflare"]),
+    lines += ["", "## Scale: the whole role looped over several login methods", "",
+              "One authentik application and Cloudflare login method per loop item (`tests/bench/role.yml` includes the "
+              "role once per item; no protected applications).", "",
+              _row(["login methods", "role s", "role s per login method", "role requests authentik / Cloudflare",
+                    "uri s", "uri s per login method", "uri requests authentik / Cloudflare"]),
               _row(["---"] * 7)]
     for item in results["by_apps"]:
         role, uri, n = item["role"], item["uri"], item["apps"]
@@ -306,8 +373,8 @@ def markdown(results, args, plot_name):
     if base and len(results["by_apps"]) > 1:
         last = results["by_apps"][-1]
         marginal = (last["role"]["seconds"] - base["role"]["seconds"]) / (last["apps"] - base["apps"])
-        lines += ["", "Each further application costs the role %s s (from %d to %d applications); one application "
-                  "alone costs %s s, of which a share is `ansible-playbook`'s own start-up." % (
+        lines += ["", "Each further login method costs the role %s s (from %d to %d); one alone "
+                  "costs %s s, of which a share is `ansible-playbook`'s own start-up." % (
                       _s(marginal), base["apps"], last["apps"], _s(base["role"]["seconds"]))]
     apps = results["by_methods"][0]["apps"] if results["by_methods"] else 0
     lines += ["", "## Scale: unrelated login methods in the Cloudflare account (%d applications)" % apps, "",
@@ -322,11 +389,54 @@ def markdown(results, args, plot_name):
               "reads it once per run, in the first application's login method task, and passes the ids it saw to the "
               "next applications (`known_ids`), which read their login method by id: one request each, whatever the "
               "account holds. The uri playbook lists once in all.", ""]
+    lines += protected_markdown(results.get("protected", []), args)
     if plot_name:
-        lines += ["![Wall time of a converged run against the number of applications](%s)" % plot_name, ""]
+        lines += ["![Wall time of converged runs: the role looped over login methods, and protected applications]"
+                  "(%s)" % plot_name, ""]
     broken = check_limits(results)
     lines += ["## Request limits", "", ("All kept." if not broken else "Broken: " + "; ".join(broken)), ""]
     return "\n".join(lines)
+
+
+def protected_markdown(series, args):
+    """The protected applications section of the report."""
+    if not series:
+        return []
+    lines = ["## Protected applications of one login method", "",
+             "`cloudflare_access_applications` with 1 to %d entries (one task of the module "
+             "`cloudflare_access_applications`) against the uri playbook protecting the same applications the way a "
+             "careful user would (policies and applications listed once, all pages; what is missing created; nothing "
+             "compared). The Cloudflare test server's rate limit was on (%s). Each run kind from the seeded state."
+             % (max(item["count"] for item in series), "1,200 requests per 5 minutes, 429 with Retry-After"
+                if args.rate_limit else "off"), "",
+             _row(["applications", "role first s", "role converged s", "role check s", "uri first s", "uri converged s",
+                   "ratio role/uri converged", "converged requests Cloudflare (limit)", "check requests Cloudflare",
+                   "first run writes to apps and policies", "429 answers"]),
+             _row(["---"] * 11)]
+    for item in series:
+        role, uri = item["role"], item.get("uri")
+        throttled = sum(sum(item[k]["throttled"].values()) for k in ("role_first", "role", "role_check", "uri_first", "uri")
+                        if k in item)
+        lines.append(_row([
+            item["count"], _s(item["role_first"]["seconds"]), _s(role["seconds"]), _s(item["role_check"]["seconds"]),
+            _s(item["uri_first"]["seconds"]) if uri else "-", _s(uri["seconds"]) if uri else "-",
+            ("**%s**" % _s(role["seconds"] / uri["seconds"])) if uri else "-",
+            "%d (%d)" % (role["requests"]["cloudflare"], protected_limit(item["count"])),
+            item["role_check"]["requests"]["cloudflare"], item["role_first"]["access_writes"], throttled]))
+    first, last = series[0], series[-1]
+    lines += ["", "Converged wall time at %d applications is %s times that at %d. Targets: converged run at most %d "
+              "Cloudflare requests plus the pages of the two lists, no write; wall time at 200 at most 1.5 times that at "
+              "1; role/uri at most 0.5 at 50 and 200; first run exactly two writes per application and no 429; check "
+              "mode the same requests as the converged run." % (
+                  last["count"], _s(last["role"]["seconds"] / first["role"]["seconds"]), first["count"], PROTECTED_BASE),
+              "",
+              "Where the converged role spends its time at %d applications:" % last["count"], "",
+              _row(["task", "module", "seconds", "requests authentik", "requests Cloudflare"]), _row(["---"] * 5)]
+    for task in last["role"]["tasks"]:
+        lines.append(_row([task["task"], task["action"].split(".")[-1], _s(task["seconds"]), task["authentik"],
+                           task["cloudflare"]]))
+    lines.append("")
+    return lines
 
 
 def plot(results, path):
@@ -335,9 +445,15 @@ def plot(results, path):
     import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
     apps = [item["apps"] for item in results["by_apps"]]
     fig, axis = plt.subplots(figsize=(6, 4), dpi=100)
-    axis.plot(apps, [item["role"]["seconds"] for item in results["by_apps"]], "o-", label="role (converged)")
-    axis.plot(apps, [item["uri"]["seconds"] for item in results["by_apps"]], "s--", label="uri playbook (converged)")
-    axis.set_xlabel("applications")
+    axis.plot(apps, [item["role"]["seconds"] for item in results["by_apps"]], "o-", label="role looped over login methods")
+    axis.plot(apps, [item["uri"]["seconds"] for item in results["by_apps"]], "s--", label="uri, several login methods")
+    protected = [item for item in results.get("protected", []) if item.get("uri")]
+    if protected:
+        counts = [item["count"] for item in protected]
+        axis.plot(counts, [item["role"]["seconds"] for item in protected], "^-", label="role, protected applications")
+        axis.plot(counts, [item["uri"]["seconds"] for item in protected], "v--", label="uri, protected applications")
+        axis.set_xscale("symlog", linthresh=10)
+    axis.set_xlabel("login methods, or protected applications of one login method")
     axis.set_ylabel("wall time, seconds")
     axis.set_title("Converged run against the latency profile")
     axis.grid(True, alpha=0.3)
@@ -350,25 +466,32 @@ def plot(results, path):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--pairs", type=int, default=5, help="A/B pairs per run kind (default %(default)s)")
-    parser.add_argument("--apps", default="1,10,50", help="application counts of the scale series")
+    parser.add_argument("--apps", default="1,10,50",
+                        help="login method counts of the series that loops the whole role over several login methods")
+    parser.add_argument("--protected", default="1,10,50,200",
+                        help="application counts of the protected applications series (one login method)")
+    parser.add_argument("--no-rate-limit", dest="rate_limit", action="store_false",
+                        help="switch the Cloudflare test server's rate limit off (default: on, like Cloudflare's)")
     parser.add_argument("--login-methods", default="1,50,200", help="unrelated login method counts")
     parser.add_argument("--login-method-apps", type=int, default=10,
                         help="applications of the unrelated login method series (default %(default)s)")
     parser.add_argument("--latency", default="authentik-2026.2", help="latency profile of the test servers ('none': none)")
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"), help="the report (Markdown)")
     parser.add_argument("--quick", action="store_true",
-                        help="CI: no latency, one pair, 2 applications, 25 login methods, no uri runs in the series, no report")
+                        help="CI: no latency, one pair, 2 login methods, 25 unrelated ones, 3 protected applications, "
+                             "no uri runs in the series, no report")
     parser.add_argument("--json", help="also write every measurement to this file")
     args = parser.parse_args()
     if args.quick:
         args.pairs, args.apps, args.login_methods, args.latency, args.output = 1, "2", "25", "none", ""
-        args.login_method_apps = 2
+        args.login_method_apps, args.protected = 2, "3"
     if args.latency == "none":
         args.latency = None
     app_counts = [int(n) for n in args.apps.split(",") if n]
     method_counts = [int(n) for n in args.login_methods.split(",") if n]
+    protected_counts = [int(n) for n in args.protected.split(",") if n]
     tmp = Path(tempfile.mkdtemp(prefix="idpb-bench-"))
-    servers = Servers(args.latency)
+    servers = Servers(args.latency, args.rate_limit)
     try:
         runner = Runner(servers, tmp)
         results = {"first": paired(runner, servers, args.pairs, first=True)}
@@ -376,6 +499,7 @@ def main() -> int:
         results["check"] = [runner.run("role", check=True) for _run in range(max(1, min(3, args.pairs)))]
         results["by_apps"], results["by_methods"] = scale(runner, servers, app_counts, method_counts,
                                                           args.login_method_apps, with_uri=not args.quick)
+        results["protected"] = protected_series(runner, servers, protected_counts, with_uri=not args.quick)
     finally:
         servers.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -398,6 +522,11 @@ def main() -> int:
     for task in last["tasks"]:
         print("  %-50s %5.2f s  authentik %d  Cloudflare %d"
               % (task["task"][:50], task["seconds"], task["authentik"], task["cloudflare"]))
+    for item in results["protected"]:
+        print("protected %4d: role first %6.2f s, converged %5.2f s (Cloudflare %d requests), check %5.2f s%s" % (
+            item["count"], item["role_first"]["seconds"], item["role"]["seconds"], item["role"]["requests"]["cloudflare"],
+            item["role_check"]["seconds"], (", uri converged %5.2f s, ratio %.2f" % (
+                item["uri"]["seconds"], item["role"]["seconds"] / item["uri"]["seconds"])) if item.get("uri") else ""))
     broken = check_limits(results)
     for item in broken:
         print("request limit broken: " + item)

@@ -27,7 +27,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cl
     CODE_AUTH,
     CloudflareClient,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed, Refused
 
 APPS_PERMISSION = "Access: Apps and Policies"
 APP_TYPE = "self_hosted"
@@ -99,6 +99,14 @@ class AccessClient(CloudflareClient):
 
     def policy_path(self, policy_id):
         return "%s/%s" % (self.policies_path, quote(str(policy_id), safe=""))
+
+    @property
+    def tags_path(self):
+        """Access tags live in an account (``…/access/tags``; the name is the id)."""
+        return self.scope.path + "/access/tags"
+
+    def tag_path(self, name):
+        return "%s/%s" % (self.tags_path, quote(str(name), safe=""))
 
     # ---- applications --------------------------------------------------------------------------
     def applications(self):
@@ -255,12 +263,41 @@ def check_duration(value, option):
                          % (option, value))
 
 
+# ---- carrying fields over ------------------------------------------------------------------------
+# Cloudflare replaces the whole object on PUT, so an update sends every field the API returned except the
+# ones it makes itself; a field the user did not set travels unchanged (approval groups, purpose
+# justification, isolation, MFA, CORS, iframe, custom pages, ... whatever the API adds later).
+POLICY_READ_ONLY = frozenset(("id", "created_at", "updated_at", "app_count", "reusable", "account_id", "precedence"))
+APP_READ_ONLY = frozenset(("id", "aud", "created_at", "updated_at", "account_id", "zone_id"))
+
+
+class NotCarried(Refused):
+    """A field of the current object cannot be sent back as it was read: the update is refused."""
+
+
+def _carried(current, read_only):
+    return dict((key, copy.deepcopy(value)) for key, value in (current or {}).items()
+                if key not in read_only and value is not None)
+
+
+def check_carriable_application(current):
+    """Raise ``NotCarried`` when the application holds a field that a PUT would lose or damage."""
+    scim = (current or {}).get("scim_config")
+    if isinstance(scim, dict) and scim.get("authentication"):
+        raise NotCarried("the application %r (id %s) has SCIM provisioning with credentials (scim_config.authentication), "
+                         "which Cloudflare does not return in full, so an update would replace them; change that "
+                         "application in the dashboard instead" % (current.get("name"), current.get("id")))
+
+
 # ---- policies -------------------------------------------------------------------------------------
 POLICY_KEYS = ("name", "decision", "include", "exclude", "require", "session_duration")
 
 
 def normalize_policy(obj):
-    out = {"name": obj.get("name"), "decision": obj.get("decision")}
+    """The comparable form of a policy: the compared keys in canonical form, and every other field the API
+    returned as it is (never compared unless the user sets it; shown in ``--diff``)."""
+    out = _carried(obj, POLICY_READ_ONLY)
+    out.update(name=obj.get("name"), decision=obj.get("decision"))
     for key in rule_sets():
         out[key] = normalize_rules(obj.get(key))
     if obj.get("session_duration") is not None:
@@ -269,12 +306,9 @@ def normalize_policy(obj):
 
 
 def policy_body(current, desired):
-    """The full body of a policy write (Cloudflare replaces a policy on PUT): the current writable keys
-    with the wanted ones on top; include is always sent (the API requires it)."""
-    body = {}
-    for key in POLICY_KEYS:
-        if current and current.get(key) is not None:
-            body[key] = copy.deepcopy(current[key])
+    """The full body of a policy write (Cloudflare replaces a policy on PUT): every field the API returned
+    (but the ones it makes itself) with the wanted ones on top; include is always sent (the API requires it)."""
+    body = _carried(current, POLICY_READ_ONLY)
     for key, value in desired.items():
         body[key] = copy.deepcopy(value)
     body.setdefault("include", [])
@@ -285,12 +319,6 @@ def policy_body(current, desired):
 
 
 # ---- applications ---------------------------------------------------------------------------------
-# Keys an update carries over from the current application (Cloudflare replaces the application on PUT).
-APP_WRITABLE = ("name", "domain", "type", "allowed_idps", "auto_redirect_to_identity", "session_duration",
-                "app_launcher_visible", "destinations", "http_only_cookie_attribute", "enable_binding_cookie",
-                "same_site_cookie_attribute", "custom_deny_message", "custom_deny_url", "logo_url", "tags",
-                "skip_interstitial", "options_preflight_bypass", "allow_authenticate_via_warp",
-                "service_auth_401_redirect", "path_cookie_attribute", "custom_pages")
 APP_COMPARED = ("name", "domain", "type", "allowed_idps", "auto_redirect_to_identity", "session_duration",
                 "app_launcher_visible", "destinations", "policies")
 
@@ -315,26 +343,34 @@ def destination_uris(app):
 
 
 def normalize_application(obj):
-    out = {}
+    """The comparable form of an application: the compared keys in canonical form (``destinations`` as the
+    sorted public URIs, ``policies`` as ids in order), and every other field the API returned as it is."""
+    out = _carried(obj, APP_READ_ONLY)
+    out.pop("self_hosted_domains", None)
     for key in ("name", "domain", "type", "auto_redirect_to_identity", "session_duration", "app_launcher_visible"):
         if obj.get(key) is not None:
             out[key] = obj.get(key)
     out["allowed_idps"] = sorted(set(obj.get("allowed_idps") or []))
     out["destinations"] = destination_uris(obj)
+    others = [d for d in obj.get("destinations") or [] if isinstance(d, dict) and d.get("type", "public") != "public"]
+    if others:
+        out["other_destinations"] = copy.deepcopy(others)
     out["policies"] = policy_links(obj)
     return out
 
 
 def application_body(current, desired):
-    """The full body of an application write: current writable keys, the wanted keys on top,
-    ``destinations`` as public destinations, ``policies`` as ``{id, precedence}`` links."""
-    body = {}
-    for key in APP_WRITABLE:
-        if current and current.get(key) is not None:
-            body[key] = copy.deepcopy(current[key])
-    if current and current.get("destinations") and "destinations" not in desired:
-        body["destinations"] = [dict((k, v) for k, v in d.items() if k in ("type", "uri"))
-                                for d in current["destinations"] if isinstance(d, dict)]
+    """The full body of an application write: every field the API returned (but the ones it makes itself),
+    the wanted keys on top, ``destinations`` as public destinations (the other kinds kept), ``policies``
+    as ``{id, precedence}`` links. ``NotCarried`` when a current field cannot travel."""
+    check_carriable_application(current)
+    body = _carried(current, APP_READ_ONLY)
+    body.pop("policies", None)
+    if body.get("destinations"):
+        # the destinations say it all; the older self_hosted_domains is derived from them
+        body.pop("self_hosted_domains", None)
+        body["destinations"] = [dict((k, v) for k, v in d.items() if v is not None)
+                                for d in body["destinations"] if isinstance(d, dict)]
     for key, value in desired.items():
         if key in ("policies", "destinations"):
             continue
@@ -342,7 +378,9 @@ def application_body(current, desired):
     if "destinations" in desired:
         primary = body.get("domain")
         uris = sorted(desired["destinations"], key=lambda uri: (uri != primary, uri))
-        body["destinations"] = [{"type": "public", "uri": uri} for uri in uris]
+        others = [d for d in body.get("destinations") or [] if d.get("type", "public") != "public"]
+        body["destinations"] = [{"type": "public", "uri": uri} for uri in uris] + others
+        body.pop("self_hosted_domains", None)
     links = desired.get("policies") if "policies" in desired else (policy_links(current) if current else None)
     if links is not None:
         body["policies"] = [{"id": ident, "precedence": index + 1} for index, ident in enumerate(links)]

@@ -20,7 +20,9 @@ description:
     unique; when two or more applications carry the name, the module fails and lists their ids instead of guessing.
   - Only the options you set are compared. O(allowed_login_methods) and O(destinations) are compared as sets;
     O(policies) in order, because the order is the precedence. Cloudflare replaces the whole application on every
-    update (PUT), so an update sends the current settings with yours on top.
+    update (PUT), so an update sends every field the API returned (CORS, iframe, C(mfa_config), custom pages, tags,
+    other destinations, ...) with yours on top; C(--diff) shows all of them. An application whose fields cannot be sent
+    back as read (SCIM provisioning with credentials) is refused, never weakened.
 author:
   - idpbridge maintainers (@idpbridge)
 extends_documentation_fragment:
@@ -160,6 +162,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._ac
     APP_TYPE,
     AccessClient,
     application_body,
+    check_carriable_application,
     check_duration,
     normalize_application,
     present_application,
@@ -249,6 +252,8 @@ class Application(ManagedObject):
         if current.get("type") not in (None, APP_TYPE):
             raise Refused("%s (id %s) is of type %s, not self_hosted; this module manages only self-hosted applications"
                           % (self.label(), current.get("id"), current.get("type")))
+        if desired is not None:
+            check_carriable_application(current)
 
     def create(self, desired):
         body = application_body(None, desired)

@@ -20,7 +20,8 @@ description:
   - The rules are given in a friendly form per rule set (O(include), O(exclude), O(require)), and as raw API rules for
     anything else. Rule order inside a set is not significant; a given set replaces the set as a whole.
   - Only the options you set are compared. Cloudflare replaces the whole policy on every update (PUT), so an update
-    sends the current policy with your settings on top.
+    sends every field the API returned (approval groups, purpose justification, isolation, MFA settings, ...) with your
+    settings on top; C(--diff) shows all of them.
 author:
   - idpbridge maintainers (@idpbridge)
 extends_documentation_fragment:

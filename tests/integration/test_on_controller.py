@@ -101,10 +101,11 @@ def test_the_login_method_list_is_read_once_for_several_applications(api, play):
     by_id = [r for r in api.cloudflare.requests() if r["method"] == "GET" and r["path"].startswith(idp_path + "/")]
     assert len(lists) == 2, lists  # the first application lists both pages; the others read their own by id
     assert len(by_id) == 2, by_id
-    # the reusable policies (to find the role's own no longer listed) are read once per run too
-    policy_lists = [r for r in api.cloudflare.requests() if r["method"] == "GET"
-                    and r["path"] == "/client/v4/accounts/%s/access/policies" % account]
-    assert len(policy_lists) == 1, policy_lists
+    # cloudflare_access_applications is not given: the Access applications and policies are not read at all
+    access_lists = [r for r in api.cloudflare.requests() if r["method"] == "GET"
+                    and r["path"].startswith(("/client/v4/accounts/%s/access/policies" % account,
+                                              "/client/v4/accounts/%s/access/apps" % account))]
+    assert access_lists == [], access_lists
     assert not api.cloudflare.writes() and not api.authentik.writes()
     # a known id that is gone: the next run lists again and finds the login method by name
     ids = done.task("Remember the results")["ansible_facts"]["cloudflare_access_login_method_ids"]

@@ -1,12 +1,13 @@
 """The role's cloudflare_access_applications: policies and applications for authentik groups, who gets in
-for the seeded test user (ID token ``groups`` claim), removal of what the role made, and the teardown order."""
+for the seeded test user (ID token ``groups`` claim), removal of what the role made, and the teardown order.
+The list's three states, the removal guard and the typo check are in test_role_applications_safety.py."""
 
 from __future__ import annotations
 
 ROLE = "idpbridge.authentik_cloudflare.cloudflare_access"
 APPS = [
     {"name": "Grafana", "domain": "grafana.example.com", "allow_groups": ["engineering"], "session_duration": "8h"},
-    {"name": "Vault", "domain": "vault.example.com", "allow_groups": ["sre"], "allow_emails": ["boss@example.org"]},
+    {"name": "Vault", "domain": "vault.example.com", "allow_groups": ["contractors"], "allow_emails": ["boss@example.org"]},
 ]
 
 
@@ -38,7 +39,8 @@ def test_role_protects_applications_and_says_who_gets_in(api, play, servers):
     user = servers.authentik.app
     creds = {"cloudflare_access_test_username": user.test_username, "cloudflare_access_test_password": user.test_password}
     first = play([role(cloudflare_access_applications=APPS, cloudflare_access_expect_allowed=["Grafana"],
-                       cloudflare_access_expect_denied=["vault.example.com"], **creds)])
+                       cloudflare_access_expect_denied=["vault.example.com"], **creds)],
+                 env={"ANSIBLE_DEPRECATION_WARNINGS": "1"})  # the harness switches them off
     assert first.rc == 0, first.output
     idp = login_method(api)
     assert "groups" in idp["config"]["claims"]           # groups are used, so the claim is requested
@@ -46,6 +48,9 @@ def test_role_protects_applications_and_says_who_gets_in(api, play, servers):
     assert sorted(pols) == ["Grafana (idpbridge)", "Vault (idpbridge)"]
     assert pols["Grafana (idpbridge)"]["include"] == [
         {"oidc": {"claim_name": "groups", "claim_value": "engineering", "identity_provider_id": idp["id"]}}]
+    # the marks of what the role made: the login method's tag on the application, a rule naming it in the policy
+    assert {"login_method": {"id": idp["id"]}} in pols["Grafana (idpbridge)"]["require"]
+    assert made["Grafana"]["tags"] == ["idpbridge-" + idp["id"]]
     assert made["Grafana"]["allowed_idps"] == [idp["id"]] and made["Grafana"]["auto_redirect_to_identity"] is True
     assert made["Grafana"]["policies"] == [{"id": pols["Grafana (idpbridge)"]["id"], "precedence": 1}]
     assert made["Grafana"]["session_duration"] == "8h"
@@ -58,9 +63,10 @@ def test_role_protects_applications_and_says_who_gets_in(api, play, servers):
     claims = first.task("Test the login method")["id_token_claims"]
     assert claims["groups"] == ["engineering"]           # authentik's profile scope puts groups in the ID token
     assert "Protected applications: Grafana: https://grafana.example.com for group engineering; Vault: " \
-           "https://vault.example.com for group sre, boss@example.org" in first.stdout
+           "https://vault.example.com for group contractors, boss@example.org" in first.stdout
     assert "Who gets in: Grafana: allowed" in first.stdout
     assert user.test_password not in first.stdout
+    assert "DEPRECATION" not in first.output
 
     # A rerun and a check-mode rerun write nothing to Cloudflare.
     api.cloudflare.clear_log()
@@ -109,11 +115,13 @@ def test_role_protects_applications_and_says_who_gets_in(api, play, servers):
     assert sorted(apps(api)) == ["Grafana", "Wiki"]
     assert sorted(policies(api)) == ["Grafana (idpbridge)", "Vault"]
 
-    # Teardown: applications, then policies, then the login method; the hand-made ones stay.
+    # Teardown: applications, then policies (then the login method's tag), then the login method; the hand-made
+    # ones stay.
     api.cloudflare.clear_log()
     gone = play([role(cloudflare_access_state="absent")])
     assert gone.rc == 0, gone.output
-    assert cf_writes(api) == [("DELETE", "apps"), ("DELETE", "policies"), ("DELETE", "identity_providers")]
+    assert cf_writes(api) == [("DELETE", "apps"), ("DELETE", "policies"), ("DELETE", "tags"),
+                              ("DELETE", "identity_providers")]
     assert sorted(apps(api)) == ["Wiki"] and sorted(policies(api)) == ["Vault"]
 
 
@@ -125,12 +133,14 @@ def test_role_without_groups_asks_for_no_groups_claim(api, play):
     assert policies(api)["Docs (idpbridge)"]["include"] == [{"email_domain": {"domain": "example.org"}}]
     assert "Docs: https://docs.example.com for @example.org" in result.stdout
 
-    # The role for another login method lists no applications: it leaves those of "CF Apps" alone.
+    # The role for another login method lists no applications: it leaves those of "CF Apps" alone, and does not
+    # even read them.
     api.cloudflare.clear_log()
     other = play([role(cloudflare_access_name="CF Other")])
     assert other.rc == 0, other.output
     assert sorted(apps(api)) == ["Docs"] and sorted(policies(api)) == ["Docs (idpbridge)"]
-    assert [w for w in cf_writes(api) if w[1] in ("apps", "policies")] == []
+    assert [r for r in api.cloudflare.requests() if "/access/apps" in r["path"] or "/access/policies" in r["path"]] == []
+    assert "Protected applications: left as they are (cloudflare_access_applications is not given)" in other.stdout
     gone = play([role(cloudflare_access_name="CF Other", cloudflare_access_state="absent")])
     assert gone.rc == 0, gone.output
     assert sorted(apps(api)) == ["Docs"]

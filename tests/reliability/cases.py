@@ -11,6 +11,7 @@ GROUPS = (
     ("role-input", "Bad input to the role (preflight: before the first request)"),
     ("role-lookup", "Bad references in the role's variables (found by the lookups; no write)"),
     ("module-input", "Bad input the APIs reveal (module messages)"),
+    ("applications", "Protected applications: mistakes in the list, 429 storms and kills (tests/reliability/test_applications.py)"),
     ("secrets", "Secret scan"),
 )
 
@@ -159,6 +160,17 @@ RACES = [
     ("concurrent-cloudflare", "two runs at once, both past the login method lookup before either created it"),
 ]
 
+# ---------------------------------------------------------------- protected applications
+# id, what is wrong or injected (the arrangement lives in test_applications.py)
+APPLICATIONS = [
+    ("apps-typo", "cloudflare_access_aplications (misspelt) given after Grafana and Vault were protected"),
+    ("apps-not-given", "cloudflare_access_applications not given after Grafana and Vault were protected"),
+    ("apps-empty", "cloudflare_access_applications: [] after Grafana and Vault were protected"),
+    ("apps-cut-guard", "a list cut from 5 entries to 1 (4 removals, more than the guard's default of 3)"),
+    ("apps-429-storm", "50 applications, first run, the Cloudflare rate limit at 40 requests per 2 s (429 storms with Retry-After)"),
+    ("apps-kill", "SIGKILL in the middle of a 50-application first run (the 21st application create performed, answer held)"),
+]
+
 SECRETS = [
     ("scan-verbose", "every module and the role at -vvvv, with --diff"),
     ("scan-check", "the role in check mode with --diff at -vvvv"),
@@ -168,6 +180,6 @@ SECRETS = [
 
 ALL = {}
 for _group, _items in (("role-input", ROLE_INPUT), ("role-lookup", ROLE_LOOKUPS), ("module-input", MODULE_INPUT), ("fault", FAULTS),
-                       ("kill", KILLS), ("kill", RACES), ("secrets", SECRETS)):
+                       ("kill", KILLS), ("kill", RACES), ("applications", APPLICATIONS), ("secrets", SECRETS)):
     for _item in _items:
         ALL[_item[0]] = _group

@@ -1,7 +1,7 @@
 """Start the authentik and Cloudflare API test servers on 127.0.0.1.
 
     python tests/servers/serve.py [--authentik-port N] [--cloudflare-port N] [--page-size N]
-                                  [--authentik-version X.Y.Z] [--latency authentik-2026.2]
+                                  [--authentik-version X.Y.Z] [--latency authentik-2026.2] [--rate-limit]
                                   [--print-env] [--env-file FILE]
 
 The first line printed is one JSON object with everything a client needs::
@@ -115,12 +115,12 @@ class Running:
 def start(authentik_port: int = 0, cloudflare_port: int = 0, page_size: int | None = None,
           authentik_version: str = DEFAULT_VERSION, authentik_token: str | None = None,
           cloudflare_token: str | None = None, account_id: str | None = None,
-          latency: str | None = None) -> Running:
+          latency: str | None = None, rate_limit: bool = False) -> Running:
     ak_token = authentik_token or secrets.token_urlsafe(32)
     cf_token = cloudflare_token or secrets.token_urlsafe(30)
     account = account_id or secrets.token_hex(16)
     ak_app = AuthentikApp(token=ak_token, page_size=page_size or 100, version=authentik_version)
-    cf_app = CloudflareApp(token=cf_token, page_size=page_size or 20, account_id=account)
+    cf_app = CloudflareApp(token=cf_token, page_size=page_size or 20, account_id=account, rate_limit=rate_limit)
     ak_app.latency, cf_app.latency = latency_profile(latency)
     ak = Server(ak_app, port=authentik_port).start()
     cf = Server(cf_app, port=cloudflare_port).start()
@@ -170,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="print export lines (AUTHENTIK_URL, CLOUDFLARE_API_TOKEN, ...) for a shell instead of the JSON line")
     parser.add_argument("--env-file", default=None,
                         help="also write those export lines to this file once the servers are up (then: . FILE)")
+    parser.add_argument("--rate-limit", action="store_true",
+                        help="Cloudflare answers 429 with Retry-After past 1,200 requests per 5 minutes per token, as the"
+                             " real API does (also POST /_test/config {\"rate_limit\": true}); default: no limit")
     args = parser.parse_args(argv)
     missing = missing_packages()
     if missing:
@@ -181,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     running = start(args.authentik_port, args.cloudflare_port, args.page_size,
                     args.authentik_version, args.authentik_token, args.cloudflare_token,
-                    args.account_id, args.latency)
+                    args.account_id, args.latency, args.rate_limit)
     info = running.info()
     if args.env_file:
         tmp = args.env_file + ".tmp"

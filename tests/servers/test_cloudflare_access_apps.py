@@ -33,6 +33,12 @@ def cf(server):
     call.app = app
     call.zone = server.url + "/client/v4/zones/%s/access/" % app.zone_id
     call.session = session
+
+    def config(settings):
+        answer = session.post(server.url + "/_test/config", json=settings, timeout=5)
+        assert answer.status_code in (200, 204), answer.text
+
+    call.config = config
     return call
 
 
@@ -115,3 +121,34 @@ def test_the_contract_is_the_sdk():
                                               "policies": [{"id": "p", "precedence": 1}]}) == []
     assert access_contract.check_application({"domain": "a.example", "type": "self_hosted", "policies": "p"})
     assert access_contract.check_policy({"name": "n", "decision": "allow", "include": [{"everyone": {}}]}, "update") == []
+
+
+def test_tags_are_made_first_counted_and_kept_while_used(cf):
+    app = {"name": "G", "domain": "g.example.com", "type": "self_hosted", "tags": ["team-a"]}
+    refused = cf("POST", "apps", json=app)
+    assert refused.status_code == 400 and "tag team-a does not exist" in refused.text
+    made = cf("POST", "tags", json={"name": "team-a"})
+    assert made.status_code == 201 and made.json()["result"]["name"] == "team-a"
+    assert cf("POST", "tags", json={"name": "team-a"}).status_code == 409
+    assert cf("POST", "tags", json={"name": "x", "color": "red"}).status_code == 400
+    created = cf("POST", "apps", json=app).json()["result"]
+    assert created["tags"] == ["team-a"]
+    tag = cf("GET", "tags/team-a").json()["result"]
+    assert tag["app_count"] == 1 and tag["created_at"]
+    assert cf("DELETE", "tags/team-a").status_code == 409
+    assert cf("DELETE", "apps/" + created["id"]).status_code == 202
+    assert cf("DELETE", "tags/team-a").status_code == 202
+    assert cf("GET", "tags/team-a").status_code == 404
+    assert cf("GET", "tags").json()["result"] == []
+
+
+def test_the_application_and_policy_lists_cap_per_page(cf):
+    for index in range(3):
+        assert policy(cf, "P%d" % index).status_code in (200, 201)
+    # default: a per_page above access_max_per_page is refused, as the server's other lists do
+    cf.config({"access_max_per_page": 2})
+    assert cf("GET", "policies", params={"per_page": 3}).status_code == 400
+    cf.config({"access_per_page_over": "clamp"})
+    page = cf("GET", "policies", params={"per_page": 1000}).json()
+    assert len(page["result"]) == 2 and page["result_info"]["per_page"] == 2 and page["result_info"]["total_pages"] == 2
+    assert cf("GET", "apps", params={"per_page": 1000}).json()["result_info"]["per_page"] == 2

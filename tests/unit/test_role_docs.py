@@ -52,3 +52,44 @@ def test_secrets_are_no_log():
     for name in ("cloudflare_access_authentik_token", "cloudflare_access_cloudflare_api_token",
                  "cloudflare_access_client_secret", "cloudflare_access_test_password"):
         assert options[name].get("no_log") is True, name
+
+
+def _walk_tasks(tasks):
+    for task in tasks or []:
+        if not isinstance(task, dict):
+            continue
+        yield task
+        for key in ("block", "rescue", "always"):
+            yield from _walk_tasks(task.get(key))
+
+
+def _names_the_role_gives():
+    """(registered names, other cloudflare_access_* names) the role's task files and vars/main.yml define."""
+    registered, others = set(), set(yaml.safe_load((ROLE / "vars" / "main.yml").read_text()))
+    for path in sorted((ROLE / "tasks").glob("*.yml")):
+        for task in _walk_tasks(yaml.safe_load(path.read_text())):
+            if str(task.get("register", "")).startswith("cloudflare_access_"):
+                registered.add(task["register"])
+            facts = task.get("ansible.builtin.set_fact") or {}
+            others.update(name for name in facts if name.startswith("cloudflare_access_"))
+            others.update(name for name in task.get("vars") or {} if name.startswith("cloudflare_access_"))
+    return registered, others
+
+
+def test_the_typo_check_knows_every_name_the_role_gives_itself():
+    """tasks/preflight.yml fails on any cloudflare_access_* variable that is neither an option nor one of these lists."""
+    internal = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+    results, variables = set(internal["cloudflare_access_internal_results"]), set(internal["cloudflare_access_internal_variables"])
+    registered, others = _names_the_role_gives()
+    options = set(_options())
+    assert registered <= results, "add to cloudflare_access_internal_results: %s" % sorted(registered - results)
+    assert others - options <= variables, "add to cloudflare_access_internal_variables: %s" % sorted(others - options - variables)
+    # no stale entries, and no option hidden among them
+    assert results <= registered, sorted(results - registered)
+    assert not (results | variables) & options
+    # what the collection's playbook hands to later jobs of a workflow comes back as extra variables
+    for playbook in (ROOT / "playbooks").glob("*.yml"):
+        for play in yaml.safe_load(playbook.read_text()):
+            for task in _walk_tasks(play.get("tasks")):
+                data = (task.get("ansible.builtin.set_stats") or {}).get("data") or {}
+                assert set(data) <= variables | options, playbook.name

@@ -7,7 +7,17 @@ state (``reset``). Paths, as in the pinned SDK 5.9 and the Terraform provider v5
   ``name``, ``domain`` and ``exact`` (without ``exact`` a filter matches as a case-insensitive
   substring: UNCONFIRMED, the SDK only says ``exact`` asks for exact matches) and pages;
 * ``GET|POST accounts/<id>/access/policies``, ``GET|PUT|DELETE …/policies/<policy_id>``: reusable
-  policies are account-level only; the list has no filter, only pages.
+  policies are account-level only; the list has no filter, only pages;
+* ``GET|POST accounts/<id>/access/tags``, ``GET|PUT|DELETE …/tags/<name>`` (SDK ``access/tags.py``): a tag is
+  ``{name, app_count, created_at, updated_at}`` and its name is its id. An application's ``tags`` must name
+  existing tags (400 otherwise, as the Terraform provider's tests create the tag first; the wording is
+  UNCONFIRMED); a tag that applications use cannot be deleted (409, UNCONFIRMED).
+
+Page sizes of the applications and policies lists: neither the SDK 5.9 types nor the Terraform provider
+(which follows pages without asking for a size) state the largest ``per_page``, so it is a setting
+(``POST /_test/config``): ``access_max_per_page`` (default 1000) and ``access_per_page_over``
+(``reject``, the default: 400 as the other lists of this server; ``clamp``: answer at most that many and
+say so in ``result_info.per_page``). Both are UNCONFIRMED on the real API; the module copes with either.
 
 What the server adds (as the SDK's response models name it): on applications ``id``, ``aud``,
 ``created_at``, ``updated_at``, ``self_hosted_domains`` and ``destinations`` from ``domain`` when not
@@ -80,6 +90,10 @@ POLICY_DEFAULTS: dict[str, Any] = {
 }
 
 
+ACCESS_SETTINGS: dict[str, Any] = {"access_max_per_page": 1000, "access_per_page_over": "reject"}
+PER_PAGE_OVER = ("reject", "clamp")
+
+
 def conflict(reason: str) -> Any:
     return fail(409, E_INVALID, "%s: %s" % (MSG_CONFLICT, reason))
 
@@ -91,15 +105,47 @@ class AccessStore:
         self.app = app
         self.apps: dict[tuple[str, str], dict[str, dict]] = {}
         self.policies: dict[str, dict] = {}
+        self.tags: dict[str, dict] = {}
+        self.settings: dict[str, Any] = dict(ACCESS_SETTINGS)
 
     def reset(self) -> None:
         self.apps = {self.app.account_scope: {}, self.app.zone_scope: {}}
         self.policies = {}
+        self.tags = {}
+        self.settings = dict(ACCESS_SETTINGS)
+
+    def configure(self, settings: dict) -> None:
+        """The knobs of ``ACCESS_SETTINGS`` from ``POST /_test/config`` (the others are the app's)."""
+        if "access_per_page_over" in settings and settings["access_per_page_over"] not in PER_PAGE_OVER:
+            raise invalid("access_per_page_over must be one of %s" % ", ".join(PER_PAGE_OVER))
+        for knob, default in ACCESS_SETTINGS.items():
+            if knob in settings:
+                self.settings[knob] = int(settings[knob]) if isinstance(default, int) else settings[knob]
+
+    def _page_args(self, req: Request) -> tuple[int, int]:
+        """``page`` and ``per_page`` of the applications and policies lists, with their own cap."""
+        values = []
+        for name, default in (("page", 1), ("per_page", self.app.page_size)):
+            raw = req.arg(name)
+            try:
+                number = default if raw is None or raw == "" else int(raw)
+            except ValueError:
+                number = 0
+            if number < 1:
+                raise invalid("%s must be a positive integer" % name)
+            values.append(number)
+        cap = int(self.settings["access_max_per_page"])
+        if values[1] > cap:
+            if self.settings["access_per_page_over"] == "reject":
+                raise invalid("per_page must be at most %d" % cap)
+            values[1] = cap
+        return values[0], values[1]
 
     def dump(self) -> dict:
         return {
             "access_apps": {"%s/%s" % key: [copy.deepcopy(rec) for rec in store.values()] for key, store in self.apps.items()},
             "access_policies": [copy.deepcopy(rec) for rec in self.policies.values()],
+            "access_tags": [self.render_tag(rec) for rec in self.tags.values()],
         }
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -127,6 +173,13 @@ class AccessStore:
     def app_count(self, policy_id: str) -> int:
         return sum(1 for store in self.apps.values() for rec in store.values()
                    if any(link["id"] == policy_id for link in rec["policies"]))
+
+    # ---- tags --------------------------------------------------------------------------------------
+    def tag_count(self, name: str) -> int:
+        return sum(1 for store in self.apps.values() for rec in store.values() if name in (rec.get("tags") or []))
+
+    def render_tag(self, rec: dict) -> dict:
+        return dict(copy.deepcopy(rec), app_count=self.tag_count(rec["name"]))
 
     # ---- policies --------------------------------------------------------------------------------
     def render_policy(self, rec: dict, precedence: int | None = None) -> dict:
@@ -170,7 +223,7 @@ class AccessStore:
 
     def list_policies(self, req: Request) -> Response:
         self.app._scope(req)
-        page, per_page = self.app._page_args(req)
+        page, per_page = self._page_args(req)
         items = [self.render_policy(rec) for rec in self.policies.values()]
         return self.app._list_response(items, page, per_page)
 
@@ -245,6 +298,9 @@ class AccessStore:
             theirs = set([other["domain"].lower()] + [d["uri"].lower() for d in other.get("destinations") or [] if d.get("uri")])
             if claimed & theirs:
                 raise conflict("domain %s is already used by application %s" % (sorted(claimed & theirs)[0], other["id"]))
+        for tag in body.get("tags") or []:
+            if tag not in self.tags:
+                raise invalid("tags: tag %s does not exist; create it first" % tag)
         links = []
         for index, link in enumerate(body.get("policies") or []):
             ident = link if isinstance(link, str) else (link.get("id") if isinstance(link, dict) else None)
@@ -268,7 +324,7 @@ class AccessStore:
 
     def list_apps(self, req: Request) -> Response:
         scope = self.app._scope(req)
-        page, per_page = self.app._page_args(req)
+        page, per_page = self._page_args(req)
         exact = (req.arg("exact") or "").lower() in ("true", "1")
         records = list(self.apps[scope].values())
         for key in ("name", "domain"):
@@ -312,6 +368,69 @@ class AccessStore:
         return Response(202, envelope({"id": rec["id"]}))
 
 
+class TagHandlers:
+    """``…/access/tags``: account-level, the name is the id."""
+
+    def __init__(self, store: AccessStore):
+        self.store = store
+
+    def _find(self, name: str) -> dict:
+        rec = self.store.tags.get(name)
+        if rec is None:
+            raise fail(404, E_NOT_FOUND, MSG_NOT_FOUND)
+        return rec
+
+    def _name(self, req: Request) -> str:
+        body = self.store._body(req)
+        self.store._contract(req, access_contract.check_tag(body))
+        name = body.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise invalid("name is required")
+        return name
+
+    def list(self, req: Request) -> Response:
+        self.store.app._scope(req)
+        page, per_page = self.store.app._page_args(req)
+        return self.store.app._list_response([self.store.render_tag(r) for r in self.store.tags.values()], page, per_page)
+
+    def get(self, req: Request) -> Response:
+        self.store.app._scope(req)
+        return Response(200, envelope(self.store.render_tag(self._find(req.params["tag_name"]))))
+
+    def create(self, req: Request) -> Response:
+        self.store.app._scope(req, write=True)
+        name = self._name(req)
+        if name in self.store.tags:
+            raise conflict("tag %s already exists" % name)
+        stamp = now()
+        self.store.tags[name] = {"name": name, "created_at": stamp, "updated_at": stamp}
+        return Response(201, envelope(self.store.render_tag(self.store.tags[name])))
+
+    def update(self, req: Request) -> Response:
+        self.store.app._scope(req, write=True)
+        rec = self._find(req.params["tag_name"])
+        name = self._name(req)
+        if name != rec["name"]:
+            if name in self.store.tags:
+                raise conflict("tag %s already exists" % name)
+            del self.store.tags[rec["name"]]
+            for store in self.store.apps.values():
+                for app_rec in store.values():
+                    app_rec["tags"] = [name if t == rec["name"] else t for t in app_rec.get("tags") or []]
+        rec.update(name=name, updated_at=now())
+        self.store.tags[name] = rec
+        return Response(200, envelope(self.store.render_tag(rec)))
+
+    def delete(self, req: Request) -> Response:
+        self.store.app._scope(req, write=True)
+        rec = self._find(req.params["tag_name"])
+        used = self.store.tag_count(rec["name"])
+        if used:
+            raise conflict("tag %s is used by %d application(s)" % (rec["name"], used))
+        del self.store.tags[rec["name"]]
+        return Response(202, envelope({"name": rec["name"]}))
+
+
 def register(app) -> None:
     """Add the routes to ``app`` (a ``CloudflareApp``) and give it ``app.access`` (the store)."""
     store = AccessStore(app)
@@ -331,3 +450,20 @@ def register(app) -> None:
     app.route("GET", item, store.get_policy)
     app.route("PUT", item, store.update_policy)
     app.route("DELETE", item, store.delete_policy)
+    tags = TagHandlers(store)
+    collection = ACC + r"/access/tags"
+    item = collection + r"/(?P<tag_name>[^/]+)"
+    app.route("GET", collection, tags.list)
+    app.route("POST", collection, tags.create)
+    app.route("GET", item, tags.get)
+    app.route("PUT", item, tags.update)
+    app.route("DELETE", item, tags.delete)
+    configure = app.configure
+
+    def configure_too(settings):
+        configure(settings)
+        if isinstance(settings, dict):
+            with app.lock:
+                store.configure(settings)
+
+    app.configure = configure_too

@@ -33,6 +33,7 @@ def load_sdk() -> SimpleNamespace | None:
                 from cloudflare.types.zero_trust.access import application_update_params as app_update
                 from cloudflare.types.zero_trust.access import policy_create_params as pol_create
                 from cloudflare.types.zero_trust.access import policy_update_params as pol_update
+                from cloudflare.types.zero_trust.access import tag_create_params
                 from cloudflare.types.zero_trust.access.applications import access_rule_param
             except ImportError:
                 _CACHE["sdk"] = None
@@ -42,6 +43,7 @@ def load_sdk() -> SimpleNamespace | None:
                     app={"create": app_create.SelfHostedApplication, "update": app_update.SelfHostedApplication},
                     policy={"create": pol_create.PolicyCreateParams, "update": pol_update.PolicyUpdateParams},
                     rule=access_rule_param.AccessRuleParam,
+                    tag=tag_create_params.TagCreateParams,
                     adapters={},
                 )
         return _CACHE["sdk"]
@@ -144,4 +146,16 @@ def check_policy(body: Any, operation: str = "create") -> list[str]:
     for key in ("include", "exclude", "require"):
         if key in body:
             errors += check_rules(body[key], key)
+    return errors
+
+
+def check_tag(body: Any) -> list[str]:
+    """Contract errors of a POST or PUT Access tag body (``TagCreateParams``: ``name``)."""
+    sdk = load_sdk()
+    if sdk is None:
+        return [SDK_MISSING]
+    if not isinstance(body, dict):
+        return ["body: expected a JSON object, got %s" % type(body).__name__]
+    errors = _unknown_keys(body, sdk.tag, "body", PATH_KEYS)
+    errors += _validate(sdk, sdk.tag, dict(body, account_id="path"))
     return errors

@@ -107,6 +107,9 @@ SETTINGS_DEFAULTS: dict[str, Any] = {
     "delete_status": 202,              # success status of DELETE identity_providers/{id}
     "max_per_page": 1000,              # largest per_page accepted on lists
     "scim_base_url": "server",         # server | team_domain | absent : scim_config.scim_base_url (scim.py)
+    "rate_limit": False,               # enforce the API's rate limit: 429 with Retry-After once a credential used it up
+    "rate_limit_requests": RATE_LIMIT,  # requests per credential and window (Cloudflare: 1,200 per 5 minutes)
+    "rate_limit_window": RATE_WINDOW,  # seconds of the window
 }
 SETTINGS_CHOICES = {
     "scim_base_url": ("server", "team_domain", "absent"),
@@ -188,7 +191,12 @@ class CloudflareApp(App):
       ``echo_secret_on_write`` (false): POST/PUT answers carry the secret;
     * ``put_without_secret``: ``keep`` (default) | ``clear`` | ``reject`` for an OIDC PUT without ``client_secret``;
     * ``create_status`` (201) / ``delete_status`` (202);
-    * ``tokens``: ``[{"token", "write": bool, "accounts": [...], "zones": [...], "status": "active"}]`` adds tokens.
+    * ``tokens``: ``[{"token", "write": bool, "accounts": [...], "zones": [...], "status": "active"}]`` adds tokens;
+    * ``rate_limit`` (false; the constructor's ``rate_limit`` sets what a reset goes back to): Cloudflare's limit
+      of ``rate_limit_requests`` (1200) requests per credential in ``rate_limit_window`` (300) seconds. A window
+      opens with a credential's first request; once it is used up, every API request of that credential answers
+      429 (code 971) with ``Retry-After`` (whole seconds until the window ends) and is not counted. SCIM and the
+      control interface are not limited. The ``Ratelimit`` headers count per credential, limit on or off.
     """
 
     name = "cloudflare"
@@ -197,8 +205,9 @@ class CloudflareApp(App):
                  zone_id: str = DEFAULT_ZONE_ID, zone_name: str = DEFAULT_ZONE_NAME,
                  other_account_id: str = DEFAULT_OTHER_ACCOUNT_ID, readonly_token: str | None = None,
                  legacy_email: str = DEFAULT_LEGACY_EMAIL, legacy_key: str | None = None,
-                 auth_domain: str = DEFAULT_AUTH_DOMAIN):
+                 auth_domain: str = DEFAULT_AUTH_DOMAIN, rate_limit: bool = False):
         self.account_id = account_id
+        self.initial_rate_limit = rate_limit
         self.other_account_id = other_account_id
         self.zone_id = zone_id
         self.zone_name = zone_name
@@ -213,8 +222,8 @@ class CloudflareApp(App):
         self.idps: dict[tuple[str, str], dict[str, dict]] = {}
         self.orgs: dict[tuple[str, str], dict | None] = {}
         self.tokens: dict[str, Principal] = {}
-        self.window_start = time.monotonic()
-        self.window_count = 0
+        # per credential (the Authorization or X-Auth-Key header): [window start, requests counted]
+        self.windows: dict[str, list[float]] = {}
         super().__init__(token, page_size)
 
     # ---- properties -------------------------------------------------------------------------
@@ -238,7 +247,7 @@ class CloudflareApp(App):
     # ---- seeded state -------------------------------------------------------------------------
     def reset_state(self) -> None:
         self.page_size = self.initial_page_size
-        self.settings = dict(SETTINGS_DEFAULTS)
+        self.settings = dict(SETTINGS_DEFAULTS, rate_limit=self.initial_rate_limit)
         accounts = {self.account_id}
         zones = {self.zone_id}
         self.tokens = {
@@ -256,8 +265,7 @@ class CloudflareApp(App):
              "auth_url": "https://sso.corp.example/authorize", "token_url": "https://sso.corp.example/token",
              "certs_url": "https://sso.corp.example/jwks", **copy.deepcopy(OIDC_DEFAULTS)},
             None, read_only=True, created=SEED_TIME)
-        self.window_start = time.monotonic()
-        self.window_count = 0
+        self.windows = {}
         self.access.reset()
         scim.reset(self)
 
@@ -436,10 +444,12 @@ class CloudflareApp(App):
                    [{"code": E_MISSING_AUTH, "message": "Missing X-Auth-Key, X-Auth-Email or Authorization headers"}])
 
     def dispatch(self, req: Request) -> Response:
-        headers = self._ratelimit_headers()
+        if scim.owns(req.path):
+            return scim.serve(self, req)  # SCIM 2.0: the bearer is the login method's SCIM secret
+        headers, retry_after = self._rate_limit(req)
         try:
-            if scim.owns(req.path):
-                return scim.serve(self, req)  # SCIM 2.0: the bearer is the login method's SCIM secret
+            if retry_after is not None:
+                raise HTTPError(429, self.fault_body(429), {"Retry-After": str(retry_after)})
             if not req.path.startswith(API + "/"):
                 raise HTTPError(404, self._no_route(req))
             req.principal = self.authenticate(req)  # type: ignore[attr-defined]
@@ -450,17 +460,20 @@ class CloudflareApp(App):
         resp.headers.update(headers)
         return resp
 
-    def _ratelimit_headers(self) -> dict[str, str]:
-        elapsed = time.monotonic() - self.window_start
-        if elapsed >= RATE_WINDOW:
-            self.window_start = time.monotonic()
-            self.window_count = 0
-            elapsed = 0
-        self.window_count += 1
-        remaining = max(0, RATE_LIMIT - self.window_count)
-        reset = max(1, int(math.ceil(RATE_WINDOW - elapsed)))
-        return {"Ratelimit": '"default";r=%d;t=%d' % (remaining, reset),
-                "Ratelimit-Policy": '"default";q=%d;w=%d' % (RATE_LIMIT, RATE_WINDOW)}
+    def _rate_limit(self, req: Request) -> tuple[dict[str, str], int | None]:
+        """The Ratelimit headers of this request, and the Retry-After seconds when the limit refuses it."""
+        limit, window = int(self.settings["rate_limit_requests"]), float(self.settings["rate_limit_window"])
+        credential = req.header("authorization") or req.header("x-auth-key") or ""
+        now = time.monotonic()
+        entry = self.windows.get(credential)
+        if entry is None or now - entry[0] >= window:
+            entry = self.windows[credential] = [now, 0]
+        reset = max(1, int(math.ceil(entry[0] + window - now)))
+        policy = {"Ratelimit-Policy": '"default";q=%d;w=%d' % (limit, int(window))}
+        if self.settings["rate_limit"] and entry[1] >= limit:
+            return dict(policy, Ratelimit='"default";r=0;t=%d' % reset), reset
+        entry[1] += 1
+        return dict(policy, Ratelimit='"default";r=%d;t=%d' % (max(0, limit - entry[1]), reset)), None
 
     def _scope(self, req: Request, write: bool = False, access: bool = True) -> tuple[str, str]:
         """Check the principal may use the path's account/zone (and write), and that Access is on."""
