@@ -24,6 +24,8 @@ __metaclass__ = type
 import datetime
 import re
 
+from ansible.module_utils.basic import env_fallback
+
 from ansible.module_utils.six.moves.urllib.parse import quote
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access_eval import (
@@ -31,6 +33,8 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._ac
     Identity,
     evaluate_application,
 )
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access import AccessClient
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import CODE_AUTH
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed
 
 # Page sizes. Neither API documents a largest page for these lists; 100 is accepted by both.
@@ -44,7 +48,8 @@ CLOCK_SLACK = datetime.timedelta(hours=1)
 
 USERS_PERMISSION = "Access: Users Read"
 LOGS_PERMISSION = "Access: Audit Logs Read"
-REVOKE_PERMISSION = "Access: Organizations, Identity Providers, and Groups Revoke"
+REVOKE_PERMISSION = "Access: Organizations Revoke"
+REVOKE_PERMISSION_OLD = "Access: Organizations, Identity Providers, and Groups Revoke"
 SEATS_PERMISSION = "Zero Trust: Seats Write"
 
 GONE = "gone"
@@ -53,6 +58,18 @@ NOT_ALLOWED = "not_allowed"
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+
+
+def people_argument_spec():
+    """The options shared by the modules that compare the directory with Access (doc fragment ``_people``)."""
+    return dict(
+        login_method=dict(type="str", required=True),
+        identity_provider=dict(type="dict"),
+        authentik_url=dict(type="str", required=True, fallback=(env_fallback, ["AUTHENTIK_URL"])),
+        authentik_token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["AUTHENTIK_TOKEN"])),
+        authentik_validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["AUTHENTIK_VALIDATE_CERTS"])),
+        authentik_ca_path=dict(type="path", fallback=(env_fallback, ["AUTHENTIK_CA_PATH"])),
+    )
 
 
 # ---- small pure helpers ------------------------------------------------------------------------
@@ -316,6 +333,31 @@ def judge(email, candidates, sessions, apps, login_method):
 
 
 # ---- requests ------------------------------------------------------------------------------------
+def permission_for(method, path):
+    """The API token permission a people request needs, or None for a path that is not one of them."""
+    path = path or ""
+    if "/access/organizations/revoke_user" in path:
+        return "'%s' (older tokens: '%s')" % (REVOKE_PERMISSION, REVOKE_PERMISSION_OLD)
+    if "/access/seats" in path:
+        return "'%s'" % SEATS_PERMISSION
+    if "/access/logs/" in path:
+        return "'%s'" % LOGS_PERMISSION
+    if "/access/users" in path:
+        return "'%s'" % USERS_PERMISSION
+    return None
+
+
+class PeopleClient(AccessClient):
+    """The Access client whose 403 hints name the permissions of people, sessions, seats and the log."""
+
+    def hint_for(self, status, api_message, codes, method, path):
+        needed = permission_for(method, path)
+        if needed and status == 403 and any(str(c) == str(CODE_AUTH) for c in codes or []):
+            return ("The API token lacks a permission: it needs the account permission %s for %s; edit the token under "
+                    "My Profile > API Tokens" % (needed, self.scope))
+        return super(PeopleClient, self).hint_for(status, api_message, codes, method, path)
+
+
 class People:
     """The reads and writes of both sides for one login method (each list read once)."""
 
