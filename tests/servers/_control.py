@@ -137,6 +137,8 @@ class App:
         self.base_url = ""  # set by the server once it is bound
         # seconds each answer waits, as a real server's would (tests/servers/latency.py); None: no wait
         self.latency: Callable[[str, str, dict, int, Any], float] | None = None
+        # extra /_test/ actions of one server: (method, action) -> handler, run without the lock
+        self.control_actions: dict[tuple[str, str], Handler] = {}
         self.setup_routes()
         self.reset_state()
 
@@ -241,6 +243,9 @@ class App:
             return Response(204)
         if req.method == "GET" and action == "state":
             return Response(200, self.dump_state())
+        extra = self.control_actions.get((req.method, action))
+        if extra is not None:
+            return extra(req)
         raise HTTPError(404, {"detail": "unknown control action %r" % action})
 
     def dump_state(self) -> Any:

@@ -259,6 +259,7 @@ class CloudflareApp(App):
         self.window_start = time.monotonic()
         self.window_count = 0
         self.access.reset()
+        self.people.reset()
         scim.reset(self)
 
     def make_org(self, overrides: dict) -> dict:
@@ -309,6 +310,7 @@ class CloudflareApp(App):
                 "organizations": {"%s/%s" % key: copy.deepcopy(org) for key, org in self.orgs.items()},
                 "settings": dict(self.settings, page_size=self.page_size),
                 **self.access.dump(),
+                **self.people.dump(),
                 "scim": scim.dump(self),
             }
 
@@ -500,6 +502,10 @@ class CloudflareApp(App):
             self.route("PUT", prefix + r"/access/organizations", self.update_org)
         from tests.servers.cloudflare import access_apps  # pylint: disable=import-outside-toplevel
         access_apps.register(self)  # Access applications and reusable policies
+        from tests.servers.cloudflare import access_logs, access_users, signin  # pylint: disable=import-outside-toplevel
+        access_users.register(self)  # Access users, sessions, seats, revoke_user (app.people)
+        access_logs.register(self)  # the access-request log
+        signin.register(self)  # /_test/access/signin and /_test/access/sessions
         scim.setup_routes(self, ACC)
 
     # ---- tokens, user, accounts, zones -------------------------------------------------------------------
