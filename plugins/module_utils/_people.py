@@ -191,15 +191,19 @@ def mentions_login_method(app, idp_id):
     return False
 
 
-def protected_applications(apps, idp_id, refs=None):
+def protected_applications(apps, idp_id, refs=None, missing=None):
     """The applications of this login method: those named in ``refs`` (name, domain or id), else every one
-    that offers it in ``allowed_idps`` or names it in a policy rule. ``LookupFailed`` for a name not found."""
+    that offers it in ``allowed_idps`` or names it in a policy rule. ``LookupFailed`` for a name not found,
+    unless ``missing`` is a list: then the name is added to it (check mode: an earlier task would create it)."""
     apps = [a for a in apps if isinstance(a, dict)]
     if not refs:
         return [a for a in apps if mentions_login_method(a, idp_id)]
     chosen = []
     for ref in refs:
         found = [a for a in apps if ref in (a.get("name"), a.get("domain"), a.get("id"))]
+        if not found and missing is not None:
+            missing.append(ref)
+            continue
         if not found:
             raise LookupFailed("No Access application is named %r, protects that domain or has that id (option "
                                "applications)" % ref)
@@ -474,12 +478,12 @@ class People:
         return leavers, stats
 
     # ---- the review's reads ------------------------------------------------------------------------
-    def review_inputs(self, since_days, refs=None, given_login_method=None):
+    def review_inputs(self, since_days, refs=None, given_login_method=None, missing=None):
         """Everything ``_review.build`` needs, read once each; sessions and last seen identities only for
         the people whose sessions can still be alive."""
         login_method = self.login_method(given_login_method)
         all_apps = [a for a in self.cf.applications() if isinstance(a, dict)]
-        apps = protected_applications(all_apps, login_method.get("id"), refs)
+        apps = protected_applications(all_apps, login_method.get("id"), refs, missing)
         window = session_window(all_apps, self.organization())
         directory = self.directory()
         users = self.access_users()

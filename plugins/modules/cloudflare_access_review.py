@@ -209,7 +209,11 @@ def main():
         module.fail_json(msg="dest must end in .json, .md or .csv, which picks the format (option dest), got %r" % p["dest"])
     people = People(PeopleClient.from_module(module), client_from_prefixed_options(module), p["login_method"])
     try:
-        data = people.review_inputs(p["since"], p.get("applications"), p.get("identity_provider"))
+        missing = [] if module.check_mode else None
+        data = people.review_inputs(p["since"], p.get("applications"), p.get("identity_provider"), missing)
+        for name in missing or []:
+            module.warn("The application %r does not exist (yet); in check mode it is assumed to be created by an "
+                        "earlier task, and left out of the review (option applications)" % name)
     except (ApiError, LookupFailed) as exc:
         fail(module, exc)
     review = build(data["login_method"], data["apps"], data["directory"], data["access_users"], data["sessions"],
