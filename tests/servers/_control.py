@@ -15,6 +15,10 @@ log, the same fault injection and the same ``/_test/`` control interface:
                            of an injected answer (HTML pages, challenge pages)
 ``POST /_test/config``     change settings at run time (for example ``{"page_size": 2}``)
 
+A server adds actions of its own to ``app.control_actions`` (``(method, action) -> handler``, for
+example ``("POST", "access/signin")``); they run without the app's lock, so a handler that calls
+another server takes the lock itself around the state it touches.
+
 The control interface needs the same bearer token as the API itself.
 """
 

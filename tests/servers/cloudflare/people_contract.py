@@ -31,10 +31,6 @@ from tests.servers.cloudflare.contract import PATH_KEYS, SDK_MISSING
 _LOCK = threading.Lock()
 _CACHE: dict[str, Any] = {}
 
-# Filter values the access-request log answers to (its operators are in the SDK's params, the values
-# themselves only in the API reference: UNCONFIRMED beyond that).
-LOG_VALUE_FILTERS = ("allowed", "app_uid", "app_type", "country_code", "idp", "non_identity", "ray_id")
-
 
 def load_sdk() -> SimpleNamespace | None:
     with _LOCK:
@@ -91,12 +87,10 @@ def check_query(query: dict[str, list[str]], which: str) -> list[str]:
         return [SDK_MISSING]
     cls = sdk.users if which == "users" else sdk.logs
     names = wire_names(cls)
-    extra = LOG_VALUE_FILTERS if which == "logs" else ()
     errors = []
     for wire, values in sorted(query.items()):
         if wire not in names:
-            if wire not in extra:
-                errors.append("query: unknown parameter %r (not in the SDK's %s)" % (wire, cls.__name__))
+            errors.append("query: unknown parameter %r (not in the SDK's %s)" % (wire, cls.__name__))
             continue
         _name, hint = names[wire]
         for value in values:
