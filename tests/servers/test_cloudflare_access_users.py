@@ -351,3 +351,24 @@ def test_deactivated_authentik_user_cannot_get_a_token(env):
     resp = ak.post(url, json={"component": "ak-stage-password", "password": ak.app.test_password})
     assert resp.status_code == 200 and resp.json().get("response_errors"), resp.text
     assert CALLBACK  # the provider's callback stays registered
+
+
+def test_tokens_limited_to_permission_groups(env):
+    cf = env
+    audit, revoker = "cf-audit-only-token-0123456789", "cf-revoke-only-token-0123456789"
+    resp = cf.session.post(cf.server.url + "/_test/config", timeout=5, json={"tokens": [
+        {"token": audit, "permissions": ["Access: Audit Logs Read"]},
+        {"token": revoker, "permissions": ["Access: Organizations Revoke"]}]})
+    assert resp.status_code == 204
+
+    def as_token(token, method, path, **kwargs):
+        return requests.request(method, cf.base + path, headers={"Authorization": "Bearer " + token}, timeout=5, **kwargs)
+
+    assert as_token(audit, "GET", "access/users").status_code == 200
+    assert as_token(audit, "GET", "access/logs/access_requests").status_code == 200
+    denied = as_token(audit, "POST", "access/organizations/revoke_user", json={"email": "a@example.org"})
+    assert denied.status_code == 403 and denied.json()["errors"][0]["code"] == 10000
+    assert as_token(audit, "PATCH", "access/seats", json=[{"seat_uid": "x", "access_seat": False,
+                                                          "gateway_seat": False}]).status_code == 403
+    assert as_token(revoker, "POST", "access/organizations/revoke_user", json={"email": "a@example.org"}).status_code == 200
+    assert as_token(revoker, "GET", "access/users").status_code == 403

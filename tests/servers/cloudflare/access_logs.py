@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import secrets
 from tests.servers._control import Request, Response
-from tests.servers.cloudflare import people_contract
+from tests.servers.cloudflare import access_users, people_contract
 from tests.servers.cloudflare.app import ACC, envelope, invalid
 
 DEFAULT_PAGE = 25
@@ -54,6 +54,7 @@ def add_row(app, *, email: str, allowed: bool, app_rec: dict | None, idp: dict |
 
 def list_requests(app, req: Request) -> Response:
     app._scope(req)  # pylint: disable=protected-access
+    access_users.require(req, access_users.READ_LOGS)
     app.people._contract(req, people_contract.check_query(req.query, "logs"))  # pylint: disable=protected-access
     rows = list(app.people.logs)
     for bound, keep in (("since", lambda r, t: people_contract.parse_time(r["created_at"]) >= t),

@@ -22,7 +22,19 @@ Registered from ``CloudflareApp.setup_routes`` (``register``); ``app.people`` is
   also when there was none: UNCONFIRMED).
 
 Reads need any valid token for the account; the revocation, seat, create and delete calls need a
-write token (the real permission names are in the module docstring of signin.py).
+write token. A token added with ``"permissions"`` (``/_test/config`` ``tokens``) must also hold one
+of the permission groups Cloudflare's API schema names for the operation (``x-api-token-group``),
+else 403 code 10000 "Authentication error":
+
+* users, sessions, last seen identity, failed logins, and the request log: *Access: Audit Logs Read*
+  (the schema's group for all of them; *Access: Users Read*, named by newer tooling, is accepted for
+  the user reads: UNCONFIRMED);
+* ``revoke_user``: *Access: Organizations, Identity Providers, and Groups Write* (the schema), or the
+  narrower *Access: Organizations, Identity Providers, and Groups Revoke* and, since January 2026,
+  *Access: Organizations Revoke* (Cloudflare's permission list and changelog);
+* ``PATCH …/access/seats``: *Zero Trust: Seats Write* (the dashboard calls the level "Edit");
+* create and delete of users: *Access: Organizations, Identity Providers, and Groups Write* (UNCONFIRMED).
+
 Sessions expire by the clock: a session past its ``expires`` is no longer listed.
 """
 
@@ -37,8 +49,22 @@ from typing import Any
 
 from tests.servers._control import Request, Response
 from tests.servers.cloudflare import people_contract
-from tests.servers.cloudflare.app import ACC, E_INVALID, E_NOT_FOUND, MSG_INVALID, MSG_NOT_FOUND, ZONE, envelope, \
+from tests.servers.cloudflare.app import ACC, E_AUTH, E_INVALID, E_NOT_FOUND, MSG_INVALID, MSG_NOT_FOUND, ZONE, envelope, \
     fail, failure, invalid
+
+
+READ_USERS = ("Access: Audit Logs Read", "Access: Users Read")
+READ_LOGS = ("Access: Audit Logs Read",)
+ORG_WRITE = "Access: Organizations, Identity Providers, and Groups Write"
+REVOKE = (ORG_WRITE, "Access: Organizations, Identity Providers, and Groups Revoke", "Access: Organizations Revoke")
+SEATS = ("Zero Trust: Seats Write",)
+
+
+def require(req: Request, groups: tuple) -> None:
+    """403 unless the token holds one of ``groups`` (tokens without a permission list hold all)."""
+    held = getattr(req.principal, "permissions", None)  # type: ignore[attr-defined]
+    if held is not None and not held & set(groups):
+        raise fail(403, E_AUTH, "Authentication error")
 
 
 def iso(epoch: float) -> str:
@@ -192,6 +218,7 @@ class PeopleStore:
 
     def list_users(self, req: Request) -> Response:
         self.app._scope(req)  # pylint: disable=protected-access
+        require(req, READ_USERS)
         self._contract(req, people_contract.check_query(req.query, "users"))
         page, per_page = self.app._page_args(req)  # pylint: disable=protected-access
         items = list(self.users.values())  # in the order Access first saw them
@@ -206,10 +233,12 @@ class PeopleStore:
 
     def get_user(self, req: Request) -> Response:
         self.app._scope(req)  # pylint: disable=protected-access
+        require(req, READ_USERS)
         return Response(200, envelope(self.render_user(self._user(req))))
 
     def create_user(self, req: Request) -> Response:
         self.app._scope(req, write=True)  # pylint: disable=protected-access
+        require(req, (ORG_WRITE,))
         body = req.json()
         if not isinstance(body, dict) or not isinstance(body.get("email"), str) or "@" not in body["email"]:
             raise invalid("email is required")
@@ -223,6 +252,7 @@ class PeopleStore:
 
     def delete_user(self, req: Request) -> Response:
         self.app._scope(req, write=True)  # pylint: disable=protected-access
+        require(req, (ORG_WRITE,))
         user = self._user(req)
         self.revoke(user, "user deleted")
         del self.users[user["id"]]
@@ -231,6 +261,7 @@ class PeopleStore:
 
     def active_sessions(self, req: Request) -> Response:
         self.app._scope(req)  # pylint: disable=protected-access
+        require(req, READ_USERS)
         user = self._user(req)
         items = [self.render_session(s, user) for s in self.live_sessions(user["id"])]
         return Response(200, envelope(items, result_info={"page": 1, "per_page": len(items), "count": len(items),
@@ -238,6 +269,7 @@ class PeopleStore:
 
     def active_session(self, req: Request) -> Response:
         self.app._scope(req)  # pylint: disable=protected-access
+        require(req, READ_USERS)
         user = self._user(req)
         session = next((s for s in self.live_sessions(user["id"]) if s["nonce"] == req.params["nonce"]), None)
         if session is None:
@@ -246,6 +278,7 @@ class PeopleStore:
 
     def last_seen_identity(self, req: Request) -> Response:
         self.app._scope(req)  # pylint: disable=protected-access
+        require(req, READ_USERS)
         user = self._user(req)
         identity = self.identities.get(user["id"])
         if identity is None:
@@ -254,6 +287,7 @@ class PeopleStore:
 
     def failed_logins(self, req: Request) -> Response:
         self.app._scope(req)  # pylint: disable=protected-access
+        require(req, READ_USERS)
         user = self._user(req)
         items = copy.deepcopy(self.failed.get(user["id"], []))
         return Response(200, envelope(items, result_info={"page": 1, "per_page": len(items), "count": len(items),
@@ -261,6 +295,7 @@ class PeopleStore:
 
     def edit_seats(self, req: Request) -> Response:
         self.app._scope(req, write=True)  # pylint: disable=protected-access
+        require(req, SEATS)
         body = req.json()
         self._contract(req, people_contract.check_seats(body))
         if not isinstance(body, list) or not body:
@@ -283,6 +318,7 @@ class PeopleStore:
 
     def revoke_user(self, req: Request) -> Response:
         self.app._scope(req, write=True)  # pylint: disable=protected-access
+        require(req, REVOKE)
         body = req.json()
         self._contract(req, people_contract.check_revoke(body, req.query))
         if not isinstance(body, dict) or not isinstance(body.get("email"), str) or not body["email"].strip():

@@ -162,6 +162,7 @@ class Principal:
         self.accounts = accounts
         self.zones = zones
         self.status = status
+        self.permissions: set[str] | None = None  # permission group names; None: not restricted (access_users.py)
 
 
 class CloudflareApp(App):
@@ -188,7 +189,8 @@ class CloudflareApp(App):
       ``echo_secret_on_write`` (false): POST/PUT answers carry the secret;
     * ``put_without_secret``: ``keep`` (default) | ``clear`` | ``reject`` for an OIDC PUT without ``client_secret``;
     * ``create_status`` (201) / ``delete_status`` (202);
-    * ``tokens``: ``[{"token", "write": bool, "accounts": [...], "zones": [...], "status": "active"}]`` adds tokens.
+    * ``tokens``: ``[{"token", "write": bool, "accounts": [...], "zones": [...], "status": "active"}]`` adds tokens;
+      an optional ``"permissions": [<permission group name>, ...]`` limits the people endpoints (access_users.py).
     """
 
     name = "cloudflare"
@@ -374,6 +376,8 @@ class CloudflareApp(App):
             "token", uuid.uuid5(uuid.NAMESPACE_URL, "tok:" + token).hex, bool(spec.get("write", True)),
             set(spec.get("accounts", [self.account_id])), set(spec.get("zones", [self.zone_id])),
             str(spec.get("status", "active")))
+        if spec.get("permissions") is not None:
+            self.tokens[token].permissions = set(spec["permissions"])
 
     # ---- envelopes for the shared framework ------------------------------------------------------------
     def fault_body(self, status: int) -> Any:

@@ -36,16 +36,8 @@ Control actions (``/_test/…``, the API token as bearer; they are not in ``/_te
     ``log``, an allowed row per application; ``blocked_apps`` adds blocked rows. Answers
     ``{"people": [{"email", "user_id", "nonce"}]}``. 1,000 people in one call take well under a second.
 
-API token permissions for the endpoints emulated in access_users.py and access_logs.py (Cloudflare's
-permission list; the test server itself only tells read from write tokens):
-
-* ``GET …/access/users``, ``…/active_sessions``, ``…/last_seen_identity``, ``…/failed_logins``:
-  *Access: Users Read*;
-* ``GET …/access/logs/access_requests``: *Access: Audit Logs Read*;
-* ``POST …/access/organizations/revoke_user``: *Access: Organizations, Identity Providers, and Groups
-  Revoke*, or since January 2026 the narrower *Access: Organizations Revoke*;
-* ``PATCH …/access/seats``: *Zero Trust: Seats Edit* (UNCONFIRMED name; "Zero Trust: Seats Write" in
-  older lists).
+The API token permissions of the emulated people endpoints (and how a token limited to some of them
+is answered) are described in access_users.py.
 """
 
 from __future__ import annotations
