@@ -107,7 +107,9 @@ def build(login_method, apps, directory, access_users, sessions, identities, log
         judged = verdicts(one, apps, login_method) if state is None else {}
         seen_idp = (seen.get("idp") or {})
         for app in apps:
-            if state is None:
+            if one is not None and not one["email"]:
+                may, why = DENIED, "no e-mail address in authentik, so Access cannot sign them in"
+            elif state is None:
                 verdict = judged[app.get("id")]
                 may, why = verdict["verdict"], ("" if verdict["verdict"] == ALLOWED else verdict["reason"])
             else:
