@@ -301,7 +301,8 @@ def test_access_request_log_filters_and_pages(env):
         assert bad.status_code == 400 and words in bad.text, (params, bad.text)
 
 
-def test_scim_deactivation_with_user_deprovision_revokes_sessions(env):
+@pytest.mark.parametrize("how", ["patch", "put", "delete"])
+def test_scim_deactivation_with_user_deprovision_revokes_sessions(env, how):
     cf = env
     idp = cf.ok("GET", "access/identity_providers/" + cf.idp["id"])["result"]
     body = {"name": idp["name"], "type": "oidc", "config": {k: v for k, v in idp["config"].items() if k != "redirect_url"},
@@ -315,10 +316,17 @@ def test_scim_deactivation_with_user_deprovision_revokes_sessions(env):
                                  "emails": [{"value": "idpbridge-tester@example.org", "primary": True}]}, timeout=5)
     assert made.status_code == 201
     assert len(cf.ok("GET", "access/users/%s/active_sessions" % out["user_id"])["result"]) == 1
-    patched = scim.patch(base + "/" + made.json()["id"], timeout=5, json={
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [{"op": "replace", "value": {"active": False}}]})
-    assert patched.status_code == 200
+    item = base + "/" + made.json()["id"]
+    if how == "patch":
+        done = scim.patch(item, timeout=5, json={"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                                                 "Operations": [{"op": "replace", "value": {"active": False}}]})
+    elif how == "put":
+        done = scim.put(item, timeout=5, json={"userName": "idpbridge-tester", "active": False,
+                                               "emails": [{"value": "idpbridge-tester@example.org", "primary": True}]})
+    else:
+        done = scim.delete(item, timeout=5)
+    assert done.status_code in (200, 204)
+    assert cf.app.people.revocations[-1]["why"] == "scim user_deprovision"
     assert cf.ok("GET", "access/users/%s/active_sessions" % out["user_id"])["result"] == []
     assert cf.ok("GET", "access/users/" + out["user_id"])["result"]["access_seat"] is False
 
