@@ -175,7 +175,9 @@ def test_signin_verifies_the_token_against_the_login_method(env, knob, words):
     cf.ak.admin.post(cf.ak.url + "/_test/config", json=knob, timeout=5).raise_for_status()
     out = signin(cf, id_token(cf.ak))
     assert out["allowed"] is False and words in out["reason"], out
-    assert cf.ok("GET", "access/logs/access_requests")["result"][0]["allowed"] is False
+    row = cf.ok("GET", "access/logs/access_requests")["result"][0]
+    assert row["allowed"] is False
+    assert row["user_email"] == ""  # a refused token, or one without an e-mail, names nobody
 
 
 def test_signin_needs_a_login_method_with_the_tokens_audience(env):

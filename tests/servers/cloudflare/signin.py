@@ -21,8 +21,8 @@ Control actions (``/_test/…``, the API token as bearer; they are not in ``/_te
     6. allowed: the Access user is created or updated (seat, ``last_successful_login``), a session
        covers the application (a live one of the same login method is extended, else a new nonce;
        expiry = the application's ``session_duration``), the last seen identity is replaced and an
-       allowed log row is added. Blocked: a blocked log row, and a failed login when Access knows
-       the person already.
+       allowed log row is added. Blocked: a blocked log row (without an e-mail when the token itself
+       was refused), and a failed login when Access knows the person already.
 
     Answer (200 either way): ``{"allowed", "reason", "email", "user_id", "nonce", "app_id",
     "idp_id", "ray_id"}``; ``at`` backdates the sign-in (log row, last login and session times).
@@ -252,7 +252,8 @@ def signin(app, req: Request) -> Response:
         policies = app_policies(app, app_rec)
     idp = idps.get(body["idp_id"]) if body.get("idp_id") else next(
         (i for i in idps.values() if i["type"] == "oidc" and i["config"].get("client_id") in audiences), None)
-    outcome: dict[str, Any] = {"allowed": False, "email": unverified.get("email"), "user_id": None, "nonce": None,
+    # until the token is verified Access knows nobody: a row for a bad token carries no e-mail
+    outcome: dict[str, Any] = {"allowed": False, "email": None, "user_id": None, "nonce": None,
                                "app_id": app_rec["id"], "idp_id": idp["id"] if idp else None, "ray_id": access_logs.new_ray_id()}
     claims: dict = {}
     if idp is None:
