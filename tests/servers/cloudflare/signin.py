@@ -12,8 +12,10 @@ Control actions (``/_test/…``, the API token as bearer; they are not in ``/_te
        (``allowed_idps``, or every one of its scope when empty) whose ``client_id`` is the token's
        ``aud``;
     3. the ID token is verified against that login method: its JWKS is fetched from ``certs_url``
-       (loopback addresses only: the server fetches nothing else), RS256 signature with the key the
-       header's ``kid`` names, ``aud`` = ``client_id``, ``exp``/``iat`` with 60 s leeway;
+       (loopback addresses only: the server fetches nothing else; each sign-in fetches it, so the
+       authentik test server's ``/_test/requests`` shows one JWKS read per sign-in), RS256 signature
+       with the key the header's ``kid`` names, ``aud`` = ``client_id``, ``exp``/``iat`` with 60 s
+       leeway (the login method has no issuer setting, so ``iss`` is not compared);
     4. the e-mail comes from the ``email_claim_name`` claim (default ``email``); of the other claims,
        only those the login method lists in ``claims`` are kept (``oidc_fields``), as Access does;
     5. the application's policies are evaluated (``evaluate`` below: bypass first, then allow/deny by
