@@ -3,7 +3,8 @@ logins and seats, and user revocation (shapes of the pinned SDK 5.9, ``resources
 
 Registered from ``CloudflareApp.setup_routes`` (``register``); ``app.people`` is the store. Routes:
 
-* ``GET accounts/<id>/access/users``: paged (``page``, ``per_page``; past the end an empty page),
+* ``GET accounts/<id>/access/users``: paged (``page``, ``per_page``; past the end an empty page; without
+  ``per_page`` the server's ``page_size`` knob, where Cloudflare's schema says 1000),
   filters ``email`` and ``name`` (exact, case-insensitive: UNCONFIRMED) and ``search`` (substring of
   e-mail or name); ``GET|DELETE …/users/<user_id>`` (a delete also ends the person's sessions and frees
   the seat, as the SDK's docstring says); ``POST …/users`` (``email``, ``name``);
