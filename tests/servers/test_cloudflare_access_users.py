@@ -273,7 +273,10 @@ def test_planting_1000_people_is_quick_and_sessions_expire(env):
 def test_access_request_log_filters_and_pages(env):
     cf = env
     now = datetime.now(timezone.utc)
-    stamp = lambda days: (now - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+
+    def stamp(days):
+        return (now - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
     for i, days in enumerate((40, 20, 10, 1)):
         cf.control("access/sessions", {"email": "l%d@example.org" % i, "idp_id": cf.idp["id"], "at": stamp(days),
                                        "apps": ["grafana.example.com"], "blocked_apps": ["wiki.example.com"]})

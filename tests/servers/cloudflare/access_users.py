@@ -46,7 +46,6 @@ import secrets
 import time
 import uuid
 from datetime import datetime, timezone
-from typing import Any
 
 from tests.servers._control import Request, Response
 from tests.servers.cloudflare import people_contract
