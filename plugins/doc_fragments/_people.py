@@ -58,7 +58,8 @@ notes:
     C(groups) in its claims. A rule that directory data cannot decide (IP ranges, Access groups, device posture) gives
     C(unknown), and an unknown verdict never revokes anything."
   - "People, sessions and the request log live in the account, not in a zone: give O(account_id)."
-  - "The token needs the account permissions C(Access: Users Read), C(Access: Audit Logs Read) and
+  - "The token needs the account permissions C(Access: Audit Logs Read) (people, sessions and the request log: the
+    group Cloudflare's API schema names; some tools call the user reads C(Access: Users Read)),
     C(Access: Apps and Policies Read), and C(Access: Organizations, Identity Providers, and Groups Read) for the
     login method."
 """

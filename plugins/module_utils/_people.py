@@ -347,7 +347,8 @@ def permission_for(method, path):
     if "/access/logs/" in path:
         return "'%s'" % LOGS_PERMISSION
     if "/access/users" in path:
-        return "'%s'" % USERS_PERMISSION
+        return "'%s' (the group Cloudflare's API schema names; some tools call it '%s')" % (LOGS_PERMISSION,
+                                                                                           USERS_PERMISSION)
     return None
 
 
@@ -478,20 +479,32 @@ class People:
         return leavers, stats
 
     # ---- the review's reads ------------------------------------------------------------------------
-    def review_inputs(self, since_days, refs=None, given_login_method=None, missing=None):
-        """Everything ``_review.build`` needs, read once each; sessions and last seen identities only for
-        the people whose sessions can still be alive."""
+    def review_inputs(self, since_days, refs=None, given_login_method=None, missing=None, all_sessions=False):
+        """Everything ``_review.build`` needs, read once each. Sessions and last seen identities are read for
+        the people whose sessions can still be alive and who are not admitted everywhere they signed in lately
+        (where a session matters), or, with ``all_sessions``, for everybody whose session can still be alive."""
         login_method = self.login_method(given_login_method)
         all_apps = [a for a in self.cf.applications() if isinstance(a, dict)]
         apps = protected_applications(all_apps, login_method.get("id"), refs, missing)
         window = session_window(all_apps, self.organization())
         directory = self.directory()
+        people = by_email(directory)
         users = self.access_users()
-        sessions, identities = {}, {}
+        since = self.now - datetime.timedelta(days=since_days)
+        start = min(since, self.now - window) if window is not None else since
+        log_rows = self.access_requests(start)
+        recent_rows = [r for r in log_rows if window is None or (parse_time(r.get("created_at")) or self.now) >= self.now - window]
+        signed_in = sign_ins(recent_rows) if window is not None else None
+        sessions, identities, unread = {}, {}, set()
         for user in users:
-            if user.get("id") and user.get("email") and may_hold_session(user, window, self.now):
-                sessions[user["id"]] = self.active_sessions(user)
-                identities[user["id"]] = self.last_seen_identity(user) if sessions[user["id"]] else {}
-        log_rows = self.access_requests(self.now - datetime.timedelta(days=since_days))
+            if not (user.get("id") and user.get("email") and may_hold_session(user, window, self.now)):
+                continue
+            state, one = admission(people.get(email_key(user["email"]), []))
+            if not all_sessions and state is None and not denied_where_signed_in(one, all_apps, login_method, signed_in):
+                unread.add(user["id"])
+                continue
+            sessions[user["id"]] = self.active_sessions(user)
+            identities[user["id"]] = self.last_seen_identity(user) if sessions[user["id"]] else {}
         return {"login_method": login_method, "apps": apps, "directory": directory, "access_users": users,
-                "sessions": sessions, "identities": identities, "log_rows": log_rows}
+                "sessions": sessions, "identities": identities, "unread": unread,
+                "log_rows": [r for r in log_rows if (parse_time(r.get("created_at")) or self.now) >= since]}

@@ -74,15 +74,18 @@ def log_counts(rows, apps):
     return out
 
 
-def build(login_method, apps, directory, access_users, sessions, identities, log_rows, since_days, revoked=()):
+def build(login_method, apps, directory, access_users, sessions, identities, log_rows, since_days, revoked=(),
+          unread=()):
     """The review as a dict (the JSON schema's shape, without ``generated_at``).
 
     ``sessions`` and ``identities`` map an Access user id to its active sessions and last seen identity,
-    for the people whose sessions were read (None for the others: their sessions are over).
+    for the people whose sessions were read; ``unread`` holds the ids of people who may hold a session that
+    was not read (admitted everywhere they signed in); everybody else holds none.
     """
     idp_id = login_method.get("id")
     idp_names = {idp_id: login_method.get("name")}
     revoked = set(email_key(e.get("email") if isinstance(e, dict) else e) for e in revoked or ())
+    unread = set(unread or ())
     counts = log_counts(log_rows, apps)
     access_by_email = dict((email_key(u.get("email")), u) for u in access_users if u.get("email"))
     people = {}
@@ -143,7 +146,8 @@ def build(login_method, apps, directory, access_users, sessions, identities, log
                 "access_user": user.get("id") if user else None,
                 "seat": bool(user.get("access_seat")) if user else None,
                 "last_successful_login": iso(parse_time(user.get("last_successful_login"))) if user else None,
-                "active_session": in_session if user_sessions is not None else (False if user else None),
+                "active_session": (in_session if user_sessions is not None
+                                   else None if not user or user.get("id") in unread else False),
                 "last_seen_login_method": (idp_names.get(seen_idp.get("id")) or seen_idp.get("id")
                                            or seen_idp.get("type")) if seen_idp else None,
                 "allowed_sign_ins": log["allowed"],

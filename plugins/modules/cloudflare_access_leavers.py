@@ -16,9 +16,9 @@ description:
   - Access checks its policies when a person signs in; the session it then gives stays valid until it expires, even
     after the person is deactivated in authentik or removed from the group a policy asks for. This module finds those
     people and ends their sessions with Access's user revocation (C(POST .../access/organizations/revoke_user)).
-  - A leaver is a person who holds an active Access session, whose last seen identity came through O(login_method),
+  - "A leaver is a person who holds an active Access session, whose last seen identity came through O(login_method),
     and whom authentik no longer admits: no authentik user has their e-mail any more (C(gone)), their account is
-    deactivated (C(inactive)), or an application their session covers no longer lets them in (C(not_allowed)).
+    deactivated (C(inactive)), or an application their session covers no longer lets them in (C(not_allowed))."
   - Revocation ends every Access session of the person; Access evaluates the policies again at their next sign-in, so
     people still allowed into other applications just sign in again.
   - "Few requests: the login method, the applications, authentik's users and Access's users are each read once, page

@@ -211,7 +211,8 @@ def test_review_in_three_formats(api, play, servers, tmp_path):
     rows = dict((r["email"], r) for r in data["rows"])
     assert rows["amy@example.org"]["may_enter"] == "allowed" and rows["amy@example.org"]["flags"] == []
     assert rows["amy@example.org"]["allowed_sign_ins"] == 1 and rows["amy@example.org"]["seat"] is True
-    assert rows["amy@example.org"]["last_seen_login_method"] == "authentik (%s)" % NAME
+    # amy is admitted wherever she signed in: her session is not read (it does not matter for a flag)
+    assert rows["amy@example.org"]["active_session"] is None and rows["amy@example.org"]["last_seen_login_method"] is None
     assert rows["ben@example.org"]["flags"] == ["leaver_with_session", "revoked_this_run", "signed_in_not_allowed"]
     assert "deactivated" in rows["ben@example.org"]["why_not"]
     assert rows["cara@example.org"]["flags"] == ["leaver_with_session", "revoked_this_run", "signed_in_not_allowed"]
@@ -226,7 +227,7 @@ def test_review_in_three_formats(api, play, servers, tmp_path):
     # The module alone: Markdown and CSV.
     md, table = tmp_path / "review.md", tmp_path / "review.csv"
     api.cloudflare.clear_log()
-    both = play([review_task(md), review_task(table)])
+    both = play([review_task(md), review_task(table, all_sessions=True)])
     assert both.rc == 0, both.output
     assert api.cloudflare.writes() == [] and api.authentik.writes() == []
     text = md.read_text()
@@ -240,10 +241,13 @@ def test_review_in_three_formats(api, play, servers, tmp_path):
     assert by_email["cara@example.org"]["may_enter"] == "denied"
     assert by_email["cara@example.org"]["flags"] == "signed_in_not_allowed"   # this run revoked nobody
     assert by_email["erin@example.org"]["flags"] == "granted_unused"
+    # all_sessions: amy's session and login method are read too
+    assert by_email["amy@example.org"]["active_session"] == "yes"
+    assert by_email["amy@example.org"]["last_seen_login_method"] == "authentik (%s)" % NAME
 
     # Nothing new: the files stay as they are (changed=0), in check mode too.
     before = (md.read_text(), table.read_text())
-    same = play([review_task(md), review_task(table)])
+    same = play([review_task(md), review_task(table, all_sessions=True)])
     assert same.rc == 0 and same.changed == 0, same.output
     assert (md.read_text(), table.read_text()) == before
     checked = play([review_task(tmp_path / "new.csv")], check=True)
@@ -258,3 +262,17 @@ def test_review_refuses_an_unknown_format(api, play, tmp_path):
     bad = play([review_task(tmp_path / "review.txt")])
     assert bad.rc != 0
     assert "dest must end in .json, .md or .csv" in bad.task("Review")["msg"]
+
+
+def test_a_missing_permission_is_named(api, play, servers):
+    play([role()])
+    limited = "cf-no-audit-logs-token-0123456789"
+    api.cloudflare.control("POST", "config", {"tokens": [{"token": limited, "permissions": [
+        "Access: Organizations, Identity Providers, and Groups Read", "Access: Apps and Policies Read"]}]})
+    task = {"name": "Leavers", NS + "cloudflare_access_leavers": {
+        "login_method": "authentik (%s)" % NAME, "api_token": limited}}
+    run = play([task])
+    assert run.rc != 0
+    msg = run.task("Leavers")["msg"]
+    assert "403" in msg and "'Access: Audit Logs Read'" in msg and "My Profile > API Tokens" in msg, msg
+    assert limited not in run.output

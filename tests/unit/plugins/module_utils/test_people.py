@@ -190,3 +190,16 @@ def test_only_the_stamp_changing_is_no_change():
     assert _review.without_stamp(md1, ".md") == _review.without_stamp(md2, ".md")
     assert _review.without_stamp(md1, ".md") != _review.without_stamp(_review.render_markdown(review(["bob@example.org"])),
                                                                     ".md")
+
+
+@pytest.mark.parametrize("method, path, needed", [
+    ("GET", "/accounts/a/access/users", "Access: Audit Logs Read"),
+    ("GET", "/accounts/a/access/users/u/active_sessions", "Access: Audit Logs Read"),
+    ("GET", "/accounts/a/access/logs/access_requests", "Access: Audit Logs Read"),
+    ("POST", "/accounts/a/access/organizations/revoke_user", "Access: Organizations Revoke"),
+    ("PATCH", "/accounts/a/access/seats", "Zero Trust: Seats Write"),
+    ("GET", "/accounts/a/access/apps", None),
+])
+def test_permission_hints(method, path, needed):
+    found = _people.permission_for(method, path)
+    assert (found is None) if needed is None else (needed in found)
