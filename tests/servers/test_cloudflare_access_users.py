@@ -385,3 +385,17 @@ def test_tokens_limited_to_permission_groups(env):
                                                           "gateway_seat": False}]).status_code == 403
     assert as_token(revoker, "POST", "access/organizations/revoke_user", json={"email": "a@example.org"}).status_code == 200
     assert as_token(revoker, "GET", "access/users").status_code == 403
+
+
+def test_user_create_and_delete(env):
+    cf = env
+    made = cf("POST", "access/users", json={"email": "new@example.org", "name": "New"})
+    assert made.status_code == 201
+    assert_fits(sdk_model("access.user_create_response", "UserCreateResponse"), made.json()["result"])
+    assert cf("POST", "access/users", json={"email": "NEW@example.org"}).status_code == 409
+    bad = cf("POST", "access/users", json={"email": "x@example.org", "role": "admin"})
+    assert bad.status_code == 400 and "unknown key 'role'" in bad.text
+    out = signin(cf, id_token(cf.ak))
+    assert cf("DELETE", "access/users/" + out["user_id"]).status_code == 200
+    assert cf("GET", "access/users/" + out["user_id"]).status_code == 404
+    assert cf.app.people.revocations[-1] == dict(cf.app.people.revocations[-1], why="user deleted", sessions=1)
