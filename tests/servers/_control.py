@@ -326,6 +326,8 @@ def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
                     resp = app.control(req)
                 except HTTPError as exc:
                     resp = exc.response
+                except Exception as exc:  # pragma: no cover - a bug in a control action
+                    resp = Response(500, {"detail": "test server error: %r" % exc})
                 self._send(resp)
                 return
             fault = app.take_fault(req)
