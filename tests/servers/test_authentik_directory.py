@@ -8,8 +8,7 @@ import requests
 
 from tests.servers._control import Server
 from tests.servers.authentik.app import AuthentikApp
-
-TOKEN = "test-token-directory-0123456789"
+from tests.servers.test_authentik_oidc import TOKEN, Setup, code_of
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +89,16 @@ def test_planted_users_can_be_inactive_and_duplicates_are_refused(ak):
     assert body["is_active"] is False and [g["name"] for g in body["groups_obj"]] == ["sre"]
     assert ak("POST", "_test/users", json={"users": [{"username": "gone"}]}).status_code == 400
     assert ak("POST", "_test/users", json={"users": "x"}).status_code == 400
+
+
+def test_deactivation_signs_the_user_out(server):
+    ak = Setup(server)
+    code = code_of(ak.log_in())
+    token = ak.token(code).json()["access_token"]
+    userinfo = server.url + "/application/o/userinfo/"
+    assert requests.get(userinfo, headers={"Authorization": "Bearer " + token}, timeout=5).status_code == 200
+    pk = ak.app.user_pk(ak.app.test_username)
+    assert ak.admin.patch(ak.url + "/api/v3/core/users/%d/" % pk, json={"is_active": False}, timeout=5).status_code == 200
+    assert requests.get(userinfo, headers={"Authorization": "Bearer " + token}, timeout=5).status_code == 401
+    again = ak.authorize()  # the browser session is gone: back to the login flow
+    assert again.status_code == 302 and "/if/flow/default-authentication-flow/" in again.headers["Location"]

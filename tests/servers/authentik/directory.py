@@ -1,5 +1,6 @@
 """Writes to users and groups on the authentik test server, as far as the SCIM tests need them:
-``PATCH /core/users/{pk}/`` (``is_active``, ``name``, ``email``, ``groups``: the full list of group pks) and ``POST /core/groups/{pk}/add_user/`` /
+``PATCH /core/users/{pk}/`` (``is_active``, ``name``, ``email``, ``groups``: the full list of group pks;
+deactivating ends the user's sessions, codes and access tokens) and ``POST /core/groups/{pk}/add_user/`` /
 ``remove_user/`` (``{"pk": <user pk>}``, answered 204). Each change also starts a direct SCIM push of
 that user or group (scim_sync.py), as authentik's signals do.
 
@@ -40,10 +41,24 @@ class DirectoryMixin:
         data = self.run_fields(fields, dict((k, v) for k, v in body.items() if k in dict(fields)), True)
         if "groups" in body:  # a PATCH with the full list of group pks replaces the memberships
             data["groups"] = self._group_pks(body["groups"])
+        was_active = user["is_active"]
         user.update(data)
+        if was_active and not user["is_active"]:
+            self.end_user_sessions(user["pk"])
         self.clear_app_list_cache()  # post_save of a user
         scim_sync.start_direct(self, "user", user["pk"])
         return Response(200, self.render_user(user))
+
+    def end_user_sessions(self, user_pk: int) -> None:
+        """A deactivated user is signed out everywhere, as authentik does on ``user_deactivated``: their
+        browser sessions, unredeemed codes and access tokens are gone."""
+        state = self.oidc
+        for key in [k for k, session in state.sessions.items() if session.user_pk == user_pk]:
+            del state.sessions[key]
+        for code in [c for c, grant in state.grants.items() if grant.user_pk == user_pk]:
+            del state.grants[code]
+        for token in [t for t, info in state.access_tokens.items() if info["user_pk"] == user_pk]:
+            del state.access_tokens[token]
 
     def plant_users(self, req: Request) -> Response:
         body = req.json()
