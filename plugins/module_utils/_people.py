@@ -347,8 +347,8 @@ def permission_for(method, path):
     if "/access/logs/" in path:
         return "'%s'" % LOGS_PERMISSION
     if "/access/users" in path:
-        return "'%s' (the group Cloudflare's API schema names; some tools call it '%s')" % (LOGS_PERMISSION,
-                                                                                           USERS_PERMISSION)
+        return "'%s' (the group Cloudflare's API schema names; some tools call it '%s')" % (
+            LOGS_PERMISSION, USERS_PERMISSION)
     return None
 
 

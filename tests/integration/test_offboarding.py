@@ -82,8 +82,8 @@ def sign_in(api, servers, username, domain="grafana.example.com"):
         "grant_type": "authorization_code", "code": code, "redirect_uri": callback, "client_id": config["client_id"],
         "client_secret": secret, "code_verifier": flow.verifier}, timeout=10)
     assert token.status_code == 200, token.text
-    answer = api.cloudflare.control("POST", "access/signin", {"id_token": token.json()["id_token"],
-                                                               "app_domain": domain})
+    answer = api.cloudflare.control("POST", "access/signin",
+                                    {"id_token": token.json()["id_token"], "app_domain": domain})
     assert answer["allowed"], answer
     return answer
 
