@@ -165,12 +165,8 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._au
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import cloudflare_argument_spec
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed, fail
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._people import (
-    People,
-    PeopleClient,
-    iso,
-    people_argument_spec,
-)
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._people import iso, people_argument_spec
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._people_client import People, PeopleClient
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._review import (
     RENDERERS,
     build,

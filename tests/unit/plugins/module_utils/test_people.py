@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _people, _review
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _people, _people_client, _review
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed
 
 IDP = "0b1c2d3e-0000-4000-8000-000000000001"
@@ -201,5 +201,5 @@ def test_only_the_stamp_changing_is_no_change():
     ("GET", "/accounts/a/access/apps", None),
 ])
 def test_permission_hints(method, path, needed):
-    found = _people.permission_for(method, path)
+    found = _people_client.permission_for(method, path)
     assert (found is None) if needed is None else (needed in found)
