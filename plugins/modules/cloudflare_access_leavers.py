@@ -44,7 +44,9 @@ attributes:
 options:
   remove_seats:
     description:
-      - Also remove the Zero Trust seat of each revoked person (C(PATCH .../access/seats) with C(access_seat=false)).
+      - Also take the Access part of each revoked person's Zero Trust seat (C(PATCH .../access/seats) with
+        C(access_seat=false)). Cloudflare frees the seat when neither Access nor Gateway uses it, so the seat of a
+        person who also uses the WARP client (Gateway) stays.
       - "Needs the token permission C(Zero Trust: Seats Write)."
     type: bool
     default: false
@@ -96,7 +98,7 @@ revoked:
       type: list
       elements: str
     seat_removed:
-      description: Whether their seat was removed (in check mode, would be).
+      description: Whether the Access part of their seat was removed (in check mode, would be).
       type: bool
   sample:
     - email: bob@example.org
