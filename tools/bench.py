@@ -270,6 +270,52 @@ def protected_broken(series):
     return broken
 
 
+def offboarding(runner, servers, sizes, tmp):
+    """Converged runs of tests/bench/offboarding.yml (the role with the leaver check and the access review) for
+    each directory size: that many authentik users in the group the application allows, each holding a live
+    Access session through the role's login method, so the leaver check has nobody to revoke."""
+    runner.env["IDPB_BENCH_REVIEW"] = str(tmp / "access-review.json")
+    cf = servers.info["cloudflare_url"] + "/accounts/%s/access" % servers.info["account_id"]
+    headers = {"Authorization": "Bearer " + servers.tokens["cloudflare"]}
+    out = []
+    for size in sizes:
+        servers.reset()
+        servers.control("authentik", "POST", "users", {"users": [
+            {"username": "bench-%04d" % i, "email": "bench-%04d@example.org" % i, "groups": ["bench"]}
+            for i in range(size)]})
+        runner.run("offboarding")  # first run: the login method and the application
+        idps = requests.get(cf + "/identity_providers", params={"per_page": 100}, headers=headers, timeout=60).json()
+        (idp,) = [i for i in idps["result"] if i["name"] == "authentik (Bench offboarding)"]
+        servers.control("cloudflare", "POST", "access/sessions", {"people": [
+            {"email": "bench-%04d@example.org" % i, "idp_id": idp["id"], "apps": ["offboarding.bench.example.com"]}
+            for i in range(size)]})
+        runner.run("offboarding")  # the review file is written once
+        run = runner.run("offboarding")
+        run["directory_users"] = size
+        out.append(run)
+    return out
+
+
+def offboarding_markdown(series):
+    lines = ["## Offboarding: the leaver check and the access review (converged)", "",
+             "`tests/bench/offboarding.yml`: the role for one protected application, with `cloudflare_access_revoke_"
+             "leavers` (its default) and `cloudflare_access_review_dest`; every directory user holds a live Access "
+             "session through the login method and may enter, so there is nobody to revoke and the review file stays "
+             "as it is.", "",
+             _row(["directory users", "run s", "requests authentik / Cloudflare", "writes",
+                   "leaver check s (authentik / Cloudflare)", "review s (authentik / Cloudflare)"]), _row(["---"] * 6)]
+    for run in series:
+        tasks = dict((t["task"].split(" : ")[-1], t) for t in run["tasks"])
+        cells = []
+        for name in ("End the Access sessions of people authentik no longer admits", "Write the access review"):
+            task = tasks.get(name) or {"seconds": 0, "authentik": 0, "cloudflare": 0}
+            cells.append("%s (%d / %d)" % (_s(task["seconds"]), task["authentik"], task["cloudflare"]))
+        lines.append(_row([run["directory_users"], _s(run["seconds"]),
+                           "%d / %d" % (run["requests"]["authentik"], run["requests"]["cloudflare"]),
+                           sum(run["writes"].values())] + cells))
+    return "\n".join(lines + [""])
+
+
 def cloudflare_limit(apps, login_methods):
     """Cloudflare requests a converged run for ``apps`` applications may cost, with ``login_methods`` login methods
     in the account: per application the organization, the login method and the policies, and once per run the
@@ -481,10 +527,14 @@ def main() -> int:
                         help="CI: no latency, one pair, 2 login methods, 25 unrelated ones, 3 protected applications, "
                              "no uri runs in the series, no report")
     parser.add_argument("--json", help="also write every measurement to this file")
+    parser.add_argument("--offboarding", default="10,1000",
+                        help="directory sizes of the offboarding series ('' skips it; default %(default)s)")
+    parser.add_argument("--offboarding-only", action="store_true", help="run only the offboarding series and print it")
     args = parser.parse_args()
     if args.quick:
         args.pairs, args.apps, args.login_methods, args.latency, args.output = 1, "2", "25", "none", ""
         args.login_method_apps, args.protected = 2, "3"
+        args.offboarding = "10"
     if args.latency == "none":
         args.latency = None
     app_counts = [int(n) for n in args.apps.split(",") if n]
@@ -494,12 +544,17 @@ def main() -> int:
     servers = Servers(args.latency, args.rate_limit)
     try:
         runner = Runner(servers, tmp)
+        sizes = [int(n) for n in args.offboarding.split(",") if n]
+        if args.offboarding_only:
+            print(offboarding_markdown(offboarding(runner, servers, sizes, tmp)))
+            return 0
         results = {"first": paired(runner, servers, args.pairs, first=True)}
         results["converged"] = paired(runner, servers, args.pairs, first=False)
         results["check"] = [runner.run("role", check=True) for _run in range(max(1, min(3, args.pairs)))]
         results["by_apps"], results["by_methods"] = scale(runner, servers, app_counts, method_counts,
                                                           args.login_method_apps, with_uri=not args.quick)
         results["protected"] = protected_series(runner, servers, protected_counts, with_uri=not args.quick)
+        results["offboarding"] = offboarding(runner, servers, sizes, tmp)
     finally:
         servers.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -509,7 +564,7 @@ def main() -> int:
         out = Path(args.output)
         plot_path = out.with_suffix(".png")
         plot(results, plot_path)
-        out.write_text(markdown(results, args, plot_path.name))
+        out.write_text(markdown(results, args, plot_path.name) + "\n" + offboarding_markdown(results["offboarding"]))
         print("wrote %s and %s" % (out, plot_path))
     for name in ("first", "converged"):
         data = results[name]

@@ -15,6 +15,10 @@ log, the same fault injection and the same ``/_test/`` control interface:
                            of an injected answer (HTML pages, challenge pages)
 ``POST /_test/config``     change settings at run time (for example ``{"page_size": 2}``)
 
+A server adds actions of its own to ``app.control_actions`` (``(method, action) -> handler``, for
+example ``("POST", "access/signin")``); they run without the app's lock, so a handler that calls
+another server takes the lock itself around the state it touches.
+
 The control interface needs the same bearer token as the API itself.
 """
 
@@ -137,6 +141,8 @@ class App:
         self.base_url = ""  # set by the server once it is bound
         # seconds each answer waits, as a real server's would (tests/servers/latency.py); None: no wait
         self.latency: Callable[[str, str, dict, int, Any], float] | None = None
+        # extra /_test/ actions of one server: (method, action) -> handler, run without the lock
+        self.control_actions: dict[tuple[str, str], Handler] = {}
         self.setup_routes()
         self.reset_state()
 
@@ -241,6 +247,9 @@ class App:
             return Response(204)
         if req.method == "GET" and action == "state":
             return Response(200, self.dump_state())
+        extra = self.control_actions.get((req.method, action))
+        if extra is not None:
+            return extra(req)
         raise HTTPError(404, {"detail": "unknown control action %r" % action})
 
     def dump_state(self) -> Any:
@@ -317,6 +326,8 @@ def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
                     resp = app.control(req)
                 except HTTPError as exc:
                     resp = exc.response
+                except Exception as exc:  # pragma: no cover - a bug in a control action
+                    resp = Response(500, {"detail": "test server error: %r" % exc})
                 self._send(resp)
                 return
             fault = app.take_fault(req)

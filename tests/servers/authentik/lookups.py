@@ -92,13 +92,16 @@ class LookupsMixin:
             "inherited_roles_obj": None, "children": [], "children_obj": None,
         }
 
-    def render_user(self, user: dict) -> dict:
+    def render_user(self, user: dict, include_groups: bool = True, include_roles: bool = True) -> dict:
+        """A user as the API answers it; ``include_groups=false`` / ``include_roles=false`` (list and detail
+        query) leave ``groups_obj`` / ``roles_obj`` null, the pk lists stay."""
         groups = [self.groups[g] for g in user["groups"] if g in self.groups]
         return {
             "pk": user["pk"], "username": user["username"], "name": user["name"], "is_active": user["is_active"],
             "last_login": None, "date_joined": _DATE, "is_superuser": self.is_superuser(user["pk"]),
-            "groups": [g["pk"] for g in groups], "groups_obj": [self.render_partial_group(g) for g in groups],
-            "roles": [], "roles_obj": [], "email": user["email"],
+            "groups": [g["pk"] for g in groups],
+            "groups_obj": [self.render_partial_group(g) for g in groups] if include_groups else None,
+            "roles": [], "roles_obj": [] if include_roles else None, "email": user["email"],
             "avatar": "/static/dist/assets/images/user_default.png", "attributes": copy.deepcopy(user["attributes"]),
             "uid": user["uid"], "path": "users", "type": "internal", "uuid": user["uuid"],
             "password_change_date": _DATE, "last_updated": _DATE,
@@ -184,9 +187,11 @@ class LookupsMixin:
         return Response(200, self.render_group(group, _is_true(req.arg("include_users"), default=True)))
 
     def user_list(self, req: Request) -> Response:
-        items = [self.render_user(u) for u in self.users.values()]
+        include = (_is_true(req.arg("include_groups"), default=True), _is_true(req.arg("include_roles"), default=True))
+        items = [self.render_user(u, *include) for u in self.users.values()]
         for param in ("username", "name", "email", "uuid", "path", "type"):
             items = self.filter_exact(req, items, param)
+        items = self.filter_user_groups(req, items)
         items = self.filter_bool(req, items, "is_active", "is_active")
         items = self.filter_bool(req, items, "is_superuser", "is_superuser")
         items = self.search(req, items, ["username", "name", "email"])
@@ -200,7 +205,22 @@ class LookupsMixin:
             pk = int(req.params["pk"])
         except ValueError:
             pk = -1
-        return Response(200, self.render_user(self.detail_or_404(self.users, pk, "User")))
+        include = (_is_true(req.arg("include_groups"), default=True), _is_true(req.arg("include_roles"), default=True))
+        return Response(200, self.render_user(self.detail_or_404(self.users, pk, "User"), *include))
+
+    def filter_user_groups(self, req: Request, items: list[dict]) -> list[dict]:
+        """``groups_by_name`` / ``groups_by_pk`` (repeatable; a user in any of them): django-filter's
+        ModelMultipleChoiceFilter answers 400 for a group that does not exist."""
+        wanted: set[str] = set()
+        for param, key in (("groups_by_name", "name"), ("groups_by_pk", "pk")):
+            for value in [v for v in req.args(param) if v != ""]:
+                found = [g["pk"] for g in self.groups.values() if str(g[key]) == value]
+                if not found:
+                    raise HTTPError(400, {param: [drf.FILTER_INVALID_CHOICE % value]})
+                wanted.update(found)
+        if not wanted and not any(req.args(p) for p in ("groups_by_name", "groups_by_pk")):
+            return items
+        return [i for i in items if wanted & set(i["groups"])]
 
     def policy_list(self, req: Request) -> Response:
         # /policies/all/ has no ``name`` filter (only search): ?name= is ignored, like authentik does.

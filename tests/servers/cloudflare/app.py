@@ -165,6 +165,7 @@ class Principal:
         self.accounts = accounts
         self.zones = zones
         self.status = status
+        self.permissions: set[str] | None = None  # permission group names; None: not restricted (access_users.py)
 
 
 class CloudflareApp(App):
@@ -192,6 +193,7 @@ class CloudflareApp(App):
     * ``put_without_secret``: ``keep`` (default) | ``clear`` | ``reject`` for an OIDC PUT without ``client_secret``;
     * ``create_status`` (201) / ``delete_status`` (202);
     * ``tokens``: ``[{"token", "write": bool, "accounts": [...], "zones": [...], "status": "active"}]`` adds tokens;
+      an optional ``"permissions": [<permission group name>, ...]`` limits the people endpoints (access_users.py).
     * ``rate_limit`` (false; the constructor's ``rate_limit`` sets what a reset goes back to): Cloudflare's limit
       of ``rate_limit_requests`` (1200) requests per credential in ``rate_limit_window`` (300) seconds. A window
       opens with a credential's first request; once it is used up, every API request of that credential answers
@@ -267,6 +269,7 @@ class CloudflareApp(App):
             None, read_only=True, created=SEED_TIME)
         self.windows = {}
         self.access.reset()
+        self.people.reset()
         scim.reset(self)
 
     def make_org(self, overrides: dict) -> dict:
@@ -317,6 +320,7 @@ class CloudflareApp(App):
                 "organizations": {"%s/%s" % key: copy.deepcopy(org) for key, org in self.orgs.items()},
                 "settings": dict(self.settings, page_size=self.page_size),
                 **self.access.dump(),
+                **self.people.dump(),
                 "scim": scim.dump(self),
             }
 
@@ -380,6 +384,8 @@ class CloudflareApp(App):
             "token", uuid.uuid5(uuid.NAMESPACE_URL, "tok:" + token).hex, bool(spec.get("write", True)),
             set(spec.get("accounts", [self.account_id])), set(spec.get("zones", [self.zone_id])),
             str(spec.get("status", "active")))
+        if spec.get("permissions") is not None:
+            self.tokens[token].permissions = set(spec["permissions"])
 
     # ---- envelopes for the shared framework ------------------------------------------------------------
     def fault_body(self, status: int) -> Any:
@@ -513,6 +519,10 @@ class CloudflareApp(App):
             self.route("PUT", prefix + r"/access/organizations", self.update_org)
         from tests.servers.cloudflare import access_apps  # pylint: disable=import-outside-toplevel
         access_apps.register(self)  # Access applications and reusable policies
+        from tests.servers.cloudflare import access_logs, access_users, signin  # pylint: disable=import-outside-toplevel
+        access_users.register(self)  # Access users, sessions, seats, revoke_user (app.people)
+        access_logs.register(self)  # the access-request log
+        signin.register(self)  # /_test/access/signin and /_test/access/sessions
         scim.setup_routes(self, ACC)
 
     # ---- tokens, user, accounts, zones -------------------------------------------------------------------

@@ -279,6 +279,7 @@ def replace(app: "CloudflareApp", req: Request, kind: str) -> Response:
     resource = _accept(kind, body, current["id"], dict(current["meta"], lastModified=_STAMP), current["seq"])
     _conflict(store, kind, resource[_unique_key(kind)], current["id"])
     store[current["id"]] = resource
+    _deprovisioned(app, req, kind, current, resource)
     return Response(200, _render(kind, resource, _location(app, req, kind, resource["id"])))
 
 
@@ -322,13 +323,25 @@ def patch(app: "CloudflareApp", req: Request, kind: str) -> Response:
     _conflict(store, kind, updated.get(_unique_key(kind)), current["id"])
     updated["meta"] = dict(current["meta"], lastModified=_STAMP)
     store[current["id"]] = updated
+    _deprovisioned(app, req, kind, current, updated)
     return Response(200, _render(kind, updated, _location(app, req, kind, updated["id"])))
+
+
+def _deprovisioned(app: "CloudflareApp", req: Request, kind: str, before: dict, after: dict | None) -> None:
+    """A SCIM user switched to ``active: false`` or deleted: with the login method's
+    ``user_deprovision`` Access ends that person's sessions (``seat_deprovision``: frees the seat too)."""
+    if kind != "users" or not before.get("active", True) or (after is not None and after.get("active", True)):
+        return
+    rec = next((store[req.params["idp_id"]] for store in app.idps.values() if req.params["idp_id"] in store), None)
+    if rec is not None:
+        app.people.scim_deprovision(rec, _primary_email(before) or before.get("userName") or "")
 
 
 def delete(app: "CloudflareApp", req: Request, kind: str) -> Response:
     resource = _resource(app, req, kind)
     store = _store(app, req.params["idp_id"])
     del store[kind][resource["id"]]
+    _deprovisioned(app, req, kind, resource, None)
     if kind == "users":
         for group in store["groups"].values():
             group["members"] = [m for m in group["members"] if m["value"] != resource["id"]]
