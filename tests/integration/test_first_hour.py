@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 ROLE = "idpbridge.authentik_cloudflare.cloudflare_access"
 APPS = [
     {"name": "Grafana", "domain": "grafana.example.com", "allow_groups": ["engineering"]},
-    {"name": "Vault", "domain": "vault.example.com", "allow_groups": ["sre"]},
+    {"name": "Vault", "domain": "vault.example.com", "allow_groups": ["contractors"]},
 ]
 
 
