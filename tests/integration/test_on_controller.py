@@ -7,6 +7,12 @@ from __future__ import annotations
 import os
 import sys
 
+import pytest
+import yaml
+
+# part of the suite tests/run runs on every ansible-core (docs/development.md, "Test matrix")
+pytestmark = pytest.mark.representative
+
 ROLE = "idpbridge.authentik_cloudflare.cloudflare_access"
 FQCN = "idpbridge.authentik_cloudflare."
 
@@ -116,3 +122,28 @@ def test_the_login_method_list_is_read_once_for_several_applications(api, play):
     checked = play([stale, lookup])
     assert checked.rc == 0, checked.output
     assert checked.task("lookup")["changed"] is True  # found by name after the unknown id
+
+
+def test_async_runs_the_module_as_a_module(api, play):
+    task = {"name": "create", FQCN + "authentik_provider_oauth2": {
+        "name": "Async Provider", "redirect_uris": ["https://t.example.com/cb"]}, "async": 60, "poll": 1}
+    done = play([task], vars={"idpbridge_on_controller": True}, verbosity=3)
+    assert done.rc == 0, done.output
+    assert "AnsiballZ_authentik_provider_oauth2" in done.stdout and done.task("create")["changed"] is True
+    clear(api)
+    again = play([task], vars={"idpbridge_on_controller": True})
+    assert again.rc == 0 and again.changed == 0, again.output
+    assert not api.authentik.writes()
+
+
+def test_delegation_to_localhost_runs_in_the_worker(api, play, tmp_path):
+    # a play on a host that cannot be reached: the task delegated to localhost runs there (in the worker process)
+    remote = tmp_path / "remote.ini"
+    remote.write_text("far-away ansible_host=192.0.2.1 ansible_connection=ssh ansible_python_interpreter=/usr/bin/python3\n")
+    book = tmp_path / "delegated.yml"
+    book.write_text(yaml.safe_dump([{"name": "delegated", "hosts": "far-away", "gather_facts": False, "tasks": [
+        {"name": "read", FQCN + "cloudflare_access_organization_info": {}, "delegate_to": "localhost"}]}]))
+    done = play(playbook=book, args=["-i", str(remote)], verbosity=3, vars={"idpbridge_on_controller": True})
+    assert done.rc == 0, done.output
+    assert "AnsiballZ_" not in done.stdout and done.task("read")["organization"]
+    assert api.cloudflare.requests()
