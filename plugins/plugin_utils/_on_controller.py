@@ -170,7 +170,7 @@ def run_module_here(module, name, args, check_mode, diff, no_log, inject_invocat
     module.AnsibleModule = ControllerModule
     os.environ.update(environment)
     # What a module process writes (Python warnings of urllib3, say) is captured and dropped, as Ansible
-    # drops a module's stderr. The worker's own streams are never written: ansible-core 2.17 guards them
+    # drops a module's stderr. The worker's own streams are never written: ansible-core (2.17 at least) guards them
     # with a lock that a fork can leave taken, so a write from a module's thread could hang forever.
     sys.stdout = sys.stderr = io.StringIO()
     try:
