@@ -205,13 +205,13 @@ def _argument_secrets(args):
         word in k for word in ("token", "secret", "password")))
 
 
-def make_action(name):
-    """The action plugin class for the collection's module ``name``.
+def make_action(name, collection="idpbridge.authentik_cloudflare"):
+    """The action plugin class for the module ``name`` of ``collection`` (this one; the tests use another).
 
     The module is imported here, when Ansible loads the action plugin: in its main process (the
     strategy loads it there to look at the plugin's class), so each task's worker inherits it.
     """
-    module = importlib.import_module("ansible_collections.idpbridge.authentik_cloudflare.plugins.modules." + name)
+    module = importlib.import_module("ansible_collections.%s.plugins.modules.%s" % (collection, name))
     _tell_probe_once()
 
     class ActionModule(NormalAction):

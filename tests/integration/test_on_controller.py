@@ -147,3 +147,66 @@ def test_delegation_to_localhost_runs_in_the_worker(api, play, tmp_path):
     assert done.rc == 0, done.output
     assert "AnsiballZ_" not in done.stdout and done.task("read")["organization"]
     assert api.cloudflare.requests()
+
+
+DEPRECATING_MODULE = '''#!/usr/bin/python
+from __future__ import annotations
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(
+        name=dict(type="str", aliases=["old_name"],
+                  deprecated_aliases=[dict(name="old_name", version="9.0.0", collection_name="idpbtest.probe")]),
+    ), supports_check_mode=True)
+    module.warn("a warning of the test module")
+    module.deprecate("the test module itself is deprecated", version="9.0.0", collection_name="idpbtest.probe")
+    module.exit_json(changed=False, name=module.params["name"])
+
+
+if __name__ == "__main__":
+    main()
+'''
+DEPRECATING_ACTION = '''from __future__ import annotations
+
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.plugin_utils._on_controller import make_action
+
+ActionModule = make_action("deprecating", "idpbtest.probe")
+'''
+
+
+def test_deprecations_and_warnings_reach_the_user_on_both_paths(play, tmp_path, request):
+    # a module of a test collection with this collection's action plugin: its deprecated alias, its own deprecation
+    # and its warning show the same in the worker process and as a module process, on every ansible-core
+    root = tmp_path / "probe-collections"
+    plugins = root / "ansible_collections" / "idpbtest" / "probe" / "plugins"
+    (plugins / "modules").mkdir(parents=True)
+    (plugins / "action").mkdir()
+    (plugins / "modules" / "deprecating.py").write_text(DEPRECATING_MODULE)
+    (plugins / "action" / "deprecating.py").write_text(DEPRECATING_ACTION)
+    (root / "ansible_collections" / "idpbtest" / "probe" / "galaxy.yml").write_text(
+        "namespace: idpbtest\nname: probe\nversion: 1.0.0\nreadme: README.md\nauthors: [tests]\n")
+    collections = os.pathsep.join((str(root), str(_collections_root(request))))
+    seen = {}
+    for switch in (True, False):
+        done = play([{"name": "deprecating", "idpbtest.probe.deprecating": {"old_name": "x"}}], verbosity=3,
+                    vars={"idpbridge_on_controller": switch}, allow_deprecations=True,
+                    env={"ANSIBLE_COLLECTIONS_PATH": collections})
+        assert done.rc == 0, done.output
+        assert ("AnsiballZ_deprecating" in done.stdout) is not switch, done.stdout
+        assert done.task("deprecating")["name"] == "x"
+        seen[switch] = done.output
+    for output in seen.values():
+        assert "Alias 'old_name' is deprecated" in output
+        assert "the test module itself is deprecated" in output
+        assert "a warning of the test module" in output
+
+
+def _collections_root(request):
+    """tests/integration/conftest.py's COLLECTIONS_ROOT, as pytest loaded it (``import conftest`` may be another)."""
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conftest.py")
+    for plugin in request.config.pluginmanager.get_plugins():
+        if os.path.abspath(getattr(plugin, "__file__", None) or "") == here:
+            return plugin.COLLECTIONS_ROOT
+    raise AssertionError("tests/integration/conftest.py is not loaded")
