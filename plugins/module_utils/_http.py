@@ -27,13 +27,14 @@ import time
 import traceback
 from email.utils import parsedate_tz, mktime_tz
 
-from ansible.module_utils.six.moves.urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 REQUESTS_IMPORT_ERROR = None
 try:
     import requests
     from requests.exceptions import ConnectionError as RequestsConnectionError
     from requests.exceptions import ConnectTimeout, ReadTimeout, SSLError
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
     HAS_REQUESTS = True
 except ImportError:
     HAS_REQUESTS = False
@@ -398,10 +399,26 @@ def _first_line(exc):
 
 
 def _connect_failed(exc):
-    """True when a connection error happened before any byte of the request was sent."""
-    text = repr(exc)
-    return any(marker in text for marker in ("NewConnectionError", "Connection refused", "Name or service not known",
-                                             "Failed to resolve", "nodename nor servname", "ConnectTimeout"))
+    """True when a connection error happened before any byte of the request was sent.
+
+    Told by the exception types: requests wraps urllib3's error (a ``MaxRetryError`` whose ``reason`` is the
+    cause) in its ``ConnectionError``. urllib3 raises ``NewConnectionError`` (refused, unresolvable name; a
+    ``NameResolutionError`` is one) or ``ConnectTimeoutError`` while connecting; a break after sending is a
+    ``ProtocolError`` or a plain ``OSError``, which do not count. Only explicit causes are followed, never the
+    error that was being handled when another was raised (a failure after sending may carry an old one).
+    """
+    seen = set()
+    todo = [exc]
+    while todo:
+        one = todo.pop()
+        if not isinstance(one, BaseException) or id(one) in seen:
+            continue
+        seen.add(id(one))
+        if isinstance(one, (ConnectTimeout, NewConnectionError, ConnectTimeoutError)):
+            return True
+        todo.extend(one.args)
+        todo.extend((getattr(one, "reason", None), one.__cause__))
+    return False
 
 
 def _tries(retried):

@@ -35,7 +35,7 @@ import re
 import sys
 import time
 
-from ansible.module_utils.six.moves.urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 # cryptography is imported on first use (only a sign-in checks a signature): a run without one does not pay
 # for the import. Whether it is there is known up front, so a module can fail early with missing_required_lib.

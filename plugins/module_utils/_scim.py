@@ -21,9 +21,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
+import re
 import time
 
-from ansible.module_utils.six.moves.urllib.parse import quote
+from urllib.parse import quote
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import needs_release
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
@@ -119,7 +121,7 @@ def sync_report(client, provider):
                                 what="read the sync tasks of SCIM provider %r" % provider.get("name"), limit=50)
     direct = client.paginate("/tasks/tasks/", {"rel_obj_id": str(pk), "ordering": "-mtime"},
                              what="read the tasks of SCIM provider %r" % provider.get("name"), limit=50)
-    all_tasks = sorted(tasks + direct, key=lambda t: t.get("mtime") or "", reverse=True)
+    all_tasks = sorted(tasks + direct, key=lambda t: _sort_key(t.get("mtime")), reverse=True)
     report["tasks"] = [{"actor": t.get("actor_name"), "state": t.get("state"), "mtime": t.get("mtime"),
                         "uid": t.get("uid"), "problems": _problems(t)} for t in all_tasks]
     full = [t for t in tasks if t.get("actor_name") == FULL_SYNC_ACTOR]
@@ -128,22 +130,62 @@ def sync_report(client, provider):
     return report
 
 
+_TIMESTAMP = re.compile(r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)(?::(\d\d)(?:[.,](\d+))?)?\s*(Z|[+-]\d\d:?\d\d)?$", re.I)
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def parse_time(text):
+    """An ISO 8601 time as authentik writes it (``2026-08-05T10:00:00.123456Z``, ``...+02:00``) as an aware
+    datetime, UTC when it names no offset; None when ``text`` is empty or not such a time."""
+    match = _TIMESTAMP.match(str(text or "").strip())
+    if not match:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    offset = datetime.timedelta(0)
+    if zone and zone.upper() != "Z":
+        digits = zone[1:].replace(":", "")
+        offset = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        if zone[0] == "-":
+            offset = -offset
+    try:
+        return datetime.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0),
+                                 int((fraction or "0")[:6].ljust(6, "0")), tzinfo=datetime.timezone(offset))
+    except ValueError:
+        return None
+
+
+def _sort_key(text):
+    """Task times in time order; a task without a readable time sorts as the oldest."""
+    return parse_time(text) or _EPOCH
+
+
+def is_after(text, since):
+    """Whether the task time ``text`` is later than ``since``: always when ``since`` is empty or unreadable,
+    never when ``text`` is."""
+    when = parse_time(text)
+    start = parse_time(since)
+    if start is None:
+        return True
+    return when is not None and when > start
+
+
 def wait_for_sync(client, provider, since, timeout, interval=1.0):
     """Poll until a full sync whose task changed after ``since`` (a task time as authentik writes it) has
-    finished, and nothing is running. Returns ``(finished, report)``."""
-    deadline = time.time() + timeout
+    finished, and nothing is running. Returns ``(finished, report)``. The deadline runs on the monotonic
+    clock (a clock step does not shorten or stretch the wait); the times are compared parsed."""
+    deadline = time.monotonic() + timeout
     while True:
         report = sync_report(client, provider)
         last = report["last_task"]
         if report["tasks_api"]:
             finished = (not report["running"] and last is not None and last["state"] not in RUNNING_STATES
-                        and (not since or (last["mtime"] or "") > since))
+                        and is_after(last["mtime"], since))
         else:
             finished = not report["running"] and bool(report["status"].get("last_successful_sync"))
-        if finished or time.time() >= deadline:
+        if finished or time.monotonic() >= deadline:
             if report["tasks_api"] and last is not None:
                 problems = []
-                newest = [t for t in report["tasks"] if (t["mtime"] or "") > (since or "")]
+                newest = [t for t in report["tasks"] if is_after(t["mtime"], since)]
                 for task in newest:
                     problems.extend(task["problems"])
                 report["errors"] = problems

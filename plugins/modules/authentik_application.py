@@ -208,7 +208,7 @@ endpoints:
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.six.moves.urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import (
     UNKNOWN_VERSION,

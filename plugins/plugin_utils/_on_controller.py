@@ -27,6 +27,11 @@ The module runs as a normal module (a process of its own, on the target) when an
 the connection is not local, ``become`` is on, the task is ``async``, the interpreter for the host
 is not the controller's Python, ``requests`` is missing in the controller's Python, or the variable
 ``idpbridge_on_controller`` (or the environment variable ``IDPBRIDGE_ON_CONTROLLER``) is false.
+
+The in-worker path can only make a run faster, never break it. It also runs as a normal module, with
+one message at ``-v`` saying why, when the ansible-core internals it needs differ from what it expects
+(probed once, at import, in ``_core_probe``), on macOS, or when anything fails unexpectedly before the
+module's own code runs (up to and including the validation of its arguments).
 """
 
 from __future__ import annotations
@@ -39,24 +44,13 @@ import re
 import sys
 import traceback
 
-from ansible.module_utils.common.arg_spec import ModuleArgumentSpecValidator
-from ansible.module_utils.common.parameters import remove_values
-from ansible.module_utils.errors import UnsupportedError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action.normal import ActionModule as NormalAction
+from ansible.utils.display import Display
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _http
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.plugin_utils import _core_probe
 
-try:  # ansible-core 2.19 and later: the encoder the module path would use for the arguments
-    from ansible.module_utils.common.json import Direction, get_module_encoder
-
-    def _args_encoder():
-        return get_module_encoder("legacy", Direction.CONTROLLER_TO_MODULE)
-except ImportError:  # ansible-core 2.17 and 2.18
-    from ansible.parsing.ajson import AnsibleJSONEncoder
-
-    def _args_encoder():
-        return lambda **kwargs: AnsibleJSONEncoder(vault_to_text=True, **kwargs)
-
+display = Display()
 
 SWITCH_VARIABLE = "idpbridge_on_controller"
 # In a role's task, the variable <role name>_option_variables maps the options the role's module tasks set to the
@@ -76,6 +70,17 @@ class ModuleDone(Exception):
     def __init__(self, result):
         super().__init__("module finished")
         self.result = result
+
+
+class NotHere(BaseException):
+    """The in-worker path failed before the module's own code ran: run the task as a module instead.
+
+    A ``BaseException``, so that no ``except Exception`` in a module can take it for its own error.
+    """
+
+    def __init__(self, why):
+        super().__init__(why)
+        self.why = why
 
 
 class ControllerModule:
@@ -101,36 +106,43 @@ class ControllerModule:
         self._name = ctx["name"]
         self._inject_invocation = ctx["inject_invocation"]
         self._warnings = []
+        self._deprecations = []
         self.no_log_values = set()
         self.params = dict(ctx["args"])
-        validator = ModuleArgumentSpecValidator(argument_spec, mutually_exclusive, required_together,
-                                                required_one_of, required_if, required_by)
-        # Warnings and deprecations of the validation (deprecated aliases, ...) go to the module-side
-        # collectors of ansible.module_utils.common.warnings; they are taken from there at the end.
-        validation = validator.validate(self.params)
-        self.params.update(validation.validated_parameters)
-        self.no_log_values.update(validation._no_log_values)
-        if validation.errors.errors:
-            error = validation.errors[0]
-            msg = validation.errors.msg
-            if isinstance(error, UnsupportedError):
-                msg = "Unsupported parameters for (%s) module: %s" % (self._name, msg)
-            self.fail_json(msg=msg)
+        # The validation's warnings and deprecations (deprecated aliases, removed options) come back as data and
+        # go into the result, which Ansible shows as it shows a module's: the same on every ansible-core.
+        try:
+            validation = _core_probe.validate(argument_spec, self.params, self._name, mutually_exclusive,
+                                              required_together, required_one_of, required_if, required_by)
+        except Exception as exc:  # pylint: disable=broad-except  # nothing of the module has run yet
+            raise NotHere("the argument validation failed unexpectedly (%s)" % type(exc).__name__)
+        self.params.update(validation.parameters)
+        self.no_log_values.update(validation.no_log_values)
+        self._warnings.extend(validation.warnings)
+        self._deprecations.extend(validation.deprecations)
+        if validation.error:
+            self.fail_json(msg=validation.error)
         if self.check_mode and not supports_check_mode:
             self.exit_json(skipped=True, msg="module (%s) does not support check mode" % self._name)
 
     def warn(self, warning, **kwargs):
         self._warnings.append(str(warning))
 
+    def deprecate(self, msg, version=None, date=None, collection_name=None, **kwargs):
+        """As ``AnsibleModule.deprecate``: shown by Ansible as a deprecation warning of the task."""
+        self._deprecations.append(dict(msg=str(msg), version=version, date=date, collection_name=collection_name))
+
     def _finish(self, result):
         if self._inject_invocation and "invocation" not in result:
             result["invocation"] = {"module_args": self.params}
-        warnings = self._warnings + _module_side_warnings()
-        if warnings:
-            result["warnings"] = warnings
+        if self._warnings:
+            result["warnings"] = list(self._warnings)
+        if self._deprecations:
+            result["deprecations"] = [dict(d) for d in self._deprecations]
         # as AnsibleModule does: mask every no_log value anywhere in the result, keeping bools and None
         kept = dict((k, v) for k, v in result.items() if v is None or isinstance(v, bool))
-        result = remove_values(result, self.no_log_values)
+        _core_probe.register_secrets(self.no_log_values)
+        result = _core_probe.mask_values(result, self.no_log_values)
         result.update(kept)
         raise ModuleDone(result)
 
@@ -143,24 +155,12 @@ class ControllerModule:
         self._finish(kwargs)
 
 
-def _module_side_warnings():
-    """Warnings that module_utils code sent through ansible.module_utils.common.warnings (as strings)."""
-    try:
-        from ansible.module_utils.common.warnings import get_warning_messages
-        return [str(w) for w in get_warning_messages()]
-    except ImportError:  # newer cores keep them as objects; the validator's are rare (deprecated aliases)
-        try:
-            from ansible.module_utils.common.warnings import get_warnings
-            return [getattr(w, "msg", None) or str(getattr(getattr(w, "event", None), "msg", w)) for w in get_warnings()]
-        except ImportError:
-            return []
-
-
 def run_module_here(module, name, args, check_mode, diff, no_log, inject_invocation, environment):
     """Run ``module.main()`` in this process and return its result, as a module run would have.
 
     ``module`` is the module's Python module, ``args`` the task's arguments (plain JSON types) and
-    ``environment`` the task's environment (applied for the run, then restored).
+    ``environment`` the task's environment (applied for the run, then restored). Raises ``NotHere`` when
+    the stand-in failed before the module's own code ran.
     """
     ControllerModule.context = dict(args=args, check_mode=check_mode, diff=diff, no_log=no_log, name=name,
                                     inject_invocation=inject_invocation)
@@ -170,7 +170,7 @@ def run_module_here(module, name, args, check_mode, diff, no_log, inject_invocat
     module.AnsibleModule = ControllerModule
     os.environ.update(environment)
     # What a module process writes (Python warnings of urllib3, say) is captured and dropped, as Ansible
-    # drops a module's stderr. The worker's own streams are never written: ansible-core 2.17 guards them
+    # drops a module's stderr. The worker's own streams are never written: ansible-core (2.17 at least) guards them
     # with a lock that a fork can leave taken, so a write from a module's thread could hang forever.
     sys.stdout = sys.stderr = io.StringIO()
     try:
@@ -183,7 +183,7 @@ def run_module_here(module, name, args, check_mode, diff, no_log, inject_invocat
         values = set(ControllerModule.current.no_log_values) if ControllerModule.current else set()
         result = dict(failed=True, msg="module %s failed unexpectedly: %s: %s" % (name, type(exc).__name__, exc),
                       exception=traceback.format_exc())
-        result = remove_values(result, values | _argument_secrets(args))
+        result = _core_probe.mask_values(result, values | _argument_secrets(args))
     else:
         result = dict(failed=True, msg="module %s returned without a result" % name)
     finally:
@@ -205,13 +205,14 @@ def _argument_secrets(args):
         word in k for word in ("token", "secret", "password")))
 
 
-def make_action(name):
-    """The action plugin class for the collection's module ``name``.
+def make_action(name, collection="idpbridge.authentik_cloudflare"):
+    """The action plugin class for the module ``name`` of ``collection`` (this one; the tests use another).
 
     The module is imported here, when Ansible loads the action plugin: in its main process (the
     strategy loads it there to look at the plugin's class), so each task's worker inherits it.
     """
-    module = importlib.import_module("ansible_collections.idpbridge.authentik_cloudflare.plugins.modules." + name)
+    module = importlib.import_module("ansible_collections.%s.plugins.modules.%s" % (collection, name))
+    _tell_probe_once()
 
     class ActionModule(NormalAction):
         """Runs the module in the worker process when it would run on the controller, else as a module."""
@@ -221,10 +222,19 @@ def make_action(name):
 
         def run(self, tmp=None, task_vars=None):
             task_vars = task_vars or {}
-            if not self._here(task_vars):
+            result = None
+            try:
+                here = self._here(task_vars)
+            except Exception as exc:  # pylint: disable=broad-except  # the module path decides nothing of this
+                here = False
+                self._tell("deciding where to run it failed unexpectedly (%s)" % type(exc).__name__)
+            if here:
+                try:
+                    result = self._run_here(tmp, task_vars)
+                except NotHere as exc:
+                    self._tell(exc.why)
+            if result is None:
                 result = super(ActionModule, self).run(tmp, task_vars)
-            else:
-                result = self._run_here(tmp, task_vars)
             if result.get("failed") and isinstance(result.get("msg"), str):
                 result["msg"] = self._explained(result["msg"], task_vars)
             return result
@@ -247,19 +257,28 @@ def make_action(name):
                 msg = "%s. %s" % (msg.rstrip("."), note)
             return msg
 
+        def _tell(self, why):
+            display.v("%s runs as a module process: %s" % (self._task.action, why))
+
         def _run_here(self, tmp, task_vars):
-            result = super(NormalAction, self).run(tmp, task_vars)  # ActionBase's checks only
-            environment = {}
-            self._compute_environment_string(raw_environment_out=environment)
-            args = json.loads(json.dumps(self._task.args, cls=_args_encoder()))
-            result.update(run_module_here(
-                module, self._task.action, args, check_mode=bool(self._task.check_mode), diff=bool(self._task.diff),
-                no_log=bool(self._task.no_log), inject_invocation=_inject_invocation(task_vars),
-                environment=dict((str(k), str(v)) for k, v in environment.items())))
+            """The module's result, run in this process; ``NotHere`` when that failed before the module ran."""
+            try:
+                result = super(NormalAction, self).run(tmp, task_vars)  # ActionBase's checks only
+                environment = {}
+                self._compute_environment_string(raw_environment_out=environment)
+                args = json.loads(json.dumps(self._task.args, cls=_core_probe.args_encoder()))
+                settings = dict(check_mode=bool(self._task.check_mode), diff=bool(self._task.diff),
+                                no_log=bool(self._task.no_log), inject_invocation=_inject_invocation(task_vars),
+                                environment=dict((str(k), str(v)) for k, v in environment.items()))
+            except Exception as exc:  # pylint: disable=broad-except  # nothing of the module has run yet
+                raise NotHere("preparing the run in the worker process failed unexpectedly (%s)" % type(exc).__name__)
+            result.update(run_module_here(module, self._task.action, args, **settings))
             return result
 
         def _here(self, task_vars):
-            """True when a module run would be a local process with this very Python."""
+            """True when a module run would be a local process with this very Python (and the probe found no problem)."""
+            if _core_probe.PROBLEM:
+                return False
             switch = task_vars.get(SWITCH_VARIABLE, os.environ.get(SWITCH_ENV, True))
             try:
                 if not boolean(self._templar.template(switch), strict=False):
@@ -290,6 +309,17 @@ def make_action(name):
             return same_python(interpreter, sys.executable)
 
     return ActionModule
+
+
+_TOLD = []
+
+
+def _tell_probe_once():
+    """Say once a process (at -v) why the in-worker path is off on this controller, if it is."""
+    if _core_probe.PROBLEM and not _TOLD:
+        _TOLD.append(True)
+        display.v("idpbridge.authentik_cloudflare: every module runs as a module process on this controller: %s"
+                  % _core_probe.PROBLEM)
 
 
 def same_python(interpreter, executable):

@@ -5,6 +5,12 @@ Fixtures:
   ``api``      per test: resets both servers, hands out ``Api`` helpers to read what the servers
                saw, and fails the test if any request broke the vendors' API contract.
   ``play``     runs tasks or a playbook with ``ansible-playbook`` and returns a ``PlayResult``.
+
+Every ``ansible-playbook`` (and ``ansible-runner``) output the suites produce goes through
+``assert_no_deprecation``: a ``DEPRECATION WARNING`` anywhere fails the test, on every ansible-core.
+The marker ``representative`` picks the part of the suite that tests/run runs on the cores between
+the oldest and the newest (docs/development.md, "Test matrix"). ``IDPBRIDGE_ON_CONTROLLER=0`` in the
+environment runs every module as a module process instead of in Ansible's worker process.
 """
 
 from __future__ import annotations
@@ -33,6 +39,30 @@ from tests.servers import serve  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
+DEPRECATION = "DEPRECATION WARNING"
+
+
+def deprecations(text: str) -> list[str]:
+    """The lines of ``text`` that carry an Ansible deprecation warning."""
+    return [line.strip() for line in (text or "").splitlines() if DEPRECATION in line]
+
+
+def assert_no_deprecation(text: str, what: str = "ansible-playbook") -> None:
+    found = deprecations(text)
+    assert not found, "%s printed %d deprecation warning(s); the test suites allow none:\n%s" % (
+        what, len(found), "\n".join(found))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "representative: the part of the integration suite run on every core version")
+
+
+def pytest_report_header(config):
+    import ansible
+    switch = os.environ.get("IDPBRIDGE_ON_CONTROLLER")
+    where = "module processes (IDPBRIDGE_ON_CONTROLLER=%s)" % switch if switch is not None and switch.lower() in (
+        "0", "false", "no", "off", "n", "f") else "in the worker process where they can"
+    return "ansible-core %s; the collection's modules run %s" % (ansible.__version__, where)
 
 
 def collections_root() -> Path:
@@ -209,7 +239,7 @@ def _env(servers, extra: dict | None) -> dict:
         "ANSIBLE_RETRY_FILES_ENABLED": "0",
         "ANSIBLE_LOCALHOST_WARNING": "0",
         "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
-        "ANSIBLE_DEPRECATION_WARNINGS": "0",
+        "ANSIBLE_DEPRECATION_WARNINGS": "1",  # shown, so that assert_no_deprecation sees them
         "PATH": str(BIN) + os.pathsep + env.get("PATH", ""),
     })
     for key, value in (extra or {}).items():
@@ -222,12 +252,15 @@ def _env(servers, extra: dict | None) -> dict:
 
 @pytest.fixture
 def play(servers, tmp_path):
-    """``play(tasks=[...] | playbook=path, vars={}, check=False, diff=False, verbosity=0, env={}, args=[])``."""
+    """``play(tasks=[...] | playbook=path, vars={}, check=False, diff=False, verbosity=0, env={}, args=[])``.
+
+    ``allow_deprecations=True`` skips the deprecation check, for the one test that makes a module deprecate.
+    """
     counter = {"n": 0}
 
     def run(tasks: list | None = None, playbook: str | Path | None = None, vars: dict | None = None,
             check: bool = False, diff: bool = False, verbosity: int = 0, env: dict | None = None,
-            args: list | None = None, gather: bool = False) -> PlayResult:
+            args: list | None = None, gather: bool = False, allow_deprecations: bool = False) -> PlayResult:
         counter["n"] += 1
         n = counter["n"]
         if playbook is None:
@@ -263,6 +296,8 @@ def play(servers, tmp_path):
         cmd += list(args or [])
         proc = subprocess.run(cmd, env=dict(_env(servers, env), IDPB_RECORD_FILE=str(record)), cwd=str(tmp_path),
                               capture_output=True, text=True, timeout=600, check=False)
+        if not allow_deprecations:
+            assert_no_deprecation(proc.stdout + proc.stderr)
         data = json.loads(record.read_text()) if record.exists() else {"results": [], "stats": {}}
         return PlayResult(proc.returncode, proc.stdout, proc.stderr, data["results"], data["stats"])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from authentik_support import (
     CALLBACK,
     EXPLICIT,
@@ -12,6 +13,9 @@ from authentik_support import (
     task,
     writes,
 )
+
+# part of the suite tests/run runs on every ansible-core (docs/development.md, "Test matrix")
+pytestmark = pytest.mark.representative
 
 BASE = {"name": "cf-access", "redirect_uris": [CALLBACK]}
 

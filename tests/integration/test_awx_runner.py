@@ -127,16 +127,22 @@ class Job:
 
 
 @pytest.fixture
-def collections_root(request) -> Path:
-    """conftest's COLLECTIONS_ROOT (found through pytest: ``import conftest`` may be tests/unit's)."""
+def harness(request):
+    """tests/integration/conftest.py as pytest loaded it (``import conftest`` may be tests/unit's)."""
     for plugin in request.config.pluginmanager.get_plugins():
         if getattr(plugin, "__file__", None) and Path(plugin.__file__).resolve() == HERE / "conftest.py":
-            return Path(plugin.COLLECTIONS_ROOT)
+            return plugin
     raise AssertionError("tests/integration/conftest.py is not loaded")
 
 
 @pytest.fixture
-def awx_job(servers, tmp_path, collections_root):
+def collections_root(harness) -> Path:
+    """conftest's COLLECTIONS_ROOT."""
+    return Path(harness.COLLECTIONS_ROOT)
+
+
+@pytest.fixture
+def awx_job(servers, tmp_path, collections_root, harness):
     """``awx_job(ident, extravars, verbosity=0)`` runs the playbook like an AWX job with both
     credentials attached: ``ansible-runner run`` on a private data dir whose env/envvars holds
     what the credential types inject and env/extravars the launch's variables."""
@@ -174,7 +180,9 @@ def awx_job(servers, tmp_path, collections_root):
         if verbosity:
             cmd.append("-" + "v" * verbosity)
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=False)
-        return Job(private, ident, proc)
+        job = Job(private, ident, proc)
+        harness.assert_no_deprecation(job.output(), "ansible-runner")
+        return job
 
     return run
 

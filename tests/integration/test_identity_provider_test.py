@@ -18,6 +18,9 @@ import pytest
 from tests.servers._control import Server
 from tests.servers.authentik.app import AuthentikApp
 
+# part of the suite tests/run runs on every ansible-core (docs/development.md, "Test matrix")
+pytestmark = pytest.mark.representative
+
 ROLE = "idpbridge.authentik_cloudflare.cloudflare_access"
 MODULE = "idpbridge.authentik_cloudflare.cloudflare_access_identity_provider_test"
 SIGN_IN_CHECKS = ["sign_in", "token", "id_token_signature", "id_token_validity", "id_token_claims"]

@@ -7,6 +7,12 @@ from __future__ import annotations
 import os
 import sys
 
+import pytest
+import yaml
+
+# part of the suite tests/run runs on every ansible-core (docs/development.md, "Test matrix")
+pytestmark = pytest.mark.representative
+
 ROLE = "idpbridge.authentik_cloudflare.cloudflare_access"
 FQCN = "idpbridge.authentik_cloudflare."
 
@@ -117,3 +123,91 @@ def test_the_login_method_list_is_read_once_for_several_applications(api, play):
     checked = play([stale, lookup])
     assert checked.rc == 0, checked.output
     assert checked.task("lookup")["changed"] is True  # found by name after the unknown id
+
+
+def test_async_runs_the_module_as_a_module(api, play):
+    task = {"name": "create", FQCN + "authentik_provider_oauth2": {
+        "name": "Async Provider", "redirect_uris": ["https://t.example.com/cb"]}, "async": 60, "poll": 1}
+    done = play([task], vars={"idpbridge_on_controller": True}, verbosity=3)
+    assert done.rc == 0, done.output
+    assert "AnsiballZ_authentik_provider_oauth2" in done.stdout and done.task("create")["changed"] is True
+    clear(api)
+    again = play([task], vars={"idpbridge_on_controller": True})
+    assert again.rc == 0 and again.changed == 0, again.output
+    assert not api.authentik.writes()
+
+
+def test_delegation_to_localhost_runs_in_the_worker(api, play, tmp_path):
+    # a play on a host that cannot be reached: the task delegated to localhost runs there (in the worker process)
+    remote = tmp_path / "remote.ini"
+    remote.write_text("far-away ansible_host=192.0.2.1 ansible_connection=ssh ansible_python_interpreter=/usr/bin/python3\n")
+    book = tmp_path / "delegated.yml"
+    book.write_text(yaml.safe_dump([{"name": "delegated", "hosts": "far-away", "gather_facts": False, "tasks": [
+        {"name": "read", FQCN + "cloudflare_access_organization_info": {}, "delegate_to": "localhost"}]}]))
+    done = play(playbook=book, args=["-i", str(remote)], verbosity=3, vars={"idpbridge_on_controller": True})
+    assert done.rc == 0, done.output
+    assert "AnsiballZ_" not in done.stdout and done.task("read")["organization"]
+    assert api.cloudflare.requests()
+
+
+DEPRECATING_MODULE = '''#!/usr/bin/python
+from __future__ import annotations
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(
+        name=dict(type="str", aliases=["old_name"],
+                  deprecated_aliases=[dict(name="old_name", version="9.0.0", collection_name="idpbtest.probe")]),
+    ), supports_check_mode=True)
+    module.warn("a warning of the test module")
+    module.deprecate("the test module itself is deprecated", version="9.0.0", collection_name="idpbtest.probe")
+    module.exit_json(changed=False, name=module.params["name"])
+
+
+if __name__ == "__main__":
+    main()
+'''
+DEPRECATING_ACTION = '''from __future__ import annotations
+
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.plugin_utils._on_controller import make_action
+
+ActionModule = make_action("deprecating", "idpbtest.probe")
+'''
+
+
+def test_deprecations_and_warnings_reach_the_user_on_both_paths(play, tmp_path, request):
+    # a module of a test collection with this collection's action plugin: its deprecated alias, its own deprecation
+    # and its warning show the same in the worker process and as a module process, on every ansible-core
+    root = tmp_path / "probe-collections"
+    plugins = root / "ansible_collections" / "idpbtest" / "probe" / "plugins"
+    (plugins / "modules").mkdir(parents=True)
+    (plugins / "action").mkdir()
+    (plugins / "modules" / "deprecating.py").write_text(DEPRECATING_MODULE)
+    (plugins / "action" / "deprecating.py").write_text(DEPRECATING_ACTION)
+    (root / "ansible_collections" / "idpbtest" / "probe" / "galaxy.yml").write_text(
+        "namespace: idpbtest\nname: probe\nversion: 1.0.0\nreadme: README.md\nauthors: [tests]\n")
+    collections = os.pathsep.join((str(root), str(_collections_root(request))))
+    seen = {}
+    for switch in (True, False):
+        done = play([{"name": "deprecating", "idpbtest.probe.deprecating": {"old_name": "x"}}], verbosity=3,
+                    vars={"idpbridge_on_controller": switch}, allow_deprecations=True,
+                    env={"ANSIBLE_COLLECTIONS_PATH": collections})
+        assert done.rc == 0, done.output
+        assert ("AnsiballZ_deprecating" in done.stdout) is not switch, done.stdout
+        assert done.task("deprecating")["name"] == "x"
+        seen[switch] = done.output
+    for output in seen.values():
+        assert "Alias 'old_name' is deprecated" in output
+        assert "the test module itself is deprecated" in output
+        assert "a warning of the test module" in output
+
+
+def _collections_root(request):
+    """tests/integration/conftest.py's COLLECTIONS_ROOT, as pytest loaded it (``import conftest`` may be another)."""
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conftest.py")
+    for plugin in request.config.pluginmanager.get_plugins():
+        if os.path.abspath(getattr(plugin, "__file__", None) or "") == here:
+            return plugin.COLLECTIONS_ROOT
+    raise AssertionError("tests/integration/conftest.py is not loaded")

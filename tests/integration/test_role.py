@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+# part of the suite tests/run runs on every ansible-core (docs/development.md, "Test matrix")
+pytestmark = pytest.mark.representative
+
 ROLE = "idpbridge.authentik_cloudflare.cloudflare_access"
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import requests
+
+# part of the suite tests/run runs on every ansible-core (docs/development.md, "Test matrix")
+pytestmark = pytest.mark.representative
 
 ROLE = "idpbridge.authentik_cloudflare.cloudflare_access"
 NAME = "CF SCIM"

@@ -10,7 +10,7 @@ import sys
 
 import yaml
 
-from tests.integration.conftest import BIN, _env
+from tests.integration.conftest import BIN, _env, assert_no_deprecation
 
 ROLE = "idpbridge.authentik_cloudflare.cloudflare_access"
 FQCN = "idpbridge.authentik_cloudflare."
@@ -120,7 +120,9 @@ def finish(proc, timeout=300):
     """Wait for ``proc``; (rc, output)."""
     rc = proc.wait(timeout=timeout)
     proc.out_file.close()
-    return rc, proc.out_path.read_text(errors="replace")
+    output = proc.out_path.read_text(errors="replace")
+    assert_no_deprecation(output)
+    return rc, output
 
 
 def descendants(pid):
@@ -154,3 +156,4 @@ def kill_group(proc):
             pass
     proc.wait(timeout=30)
     proc.out_file.close()
+    assert_no_deprecation(proc.out_path.read_text(errors="replace"), "the killed ansible-playbook")

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.integration.conftest import BIN, COLLECTIONS_ROOT
+from tests.integration.conftest import BIN, COLLECTIONS_ROOT, assert_no_deprecation
 from tests.reliability import cases
 from tests.reliability.support import FQCN, TEST_PASSWORD, TEST_USER, clear, role_task, secrets_of
 
@@ -122,6 +122,7 @@ def test_scan_ansible_runner_events(api, servers, tmp_path, record):
         assert (art / "job_events").is_dir()
         texts += [(str(p.relative_to(private)), p.read_text(errors="replace")) for p in sorted((art / "job_events").glob("*.json"))]
         texts += [(ident + " stdout", (art / "stdout").read_text(errors="replace")), (ident + " runner", proc.stdout + proc.stderr)]
+        assert_no_deprecation(texts[-2][1] + texts[-1][1], "ansible-runner")
     assert (private / "artifacts" / "ok" / "rc").read_text().strip() == "0"
     assert (private / "artifacts" / "lost" / "rc").read_text().strip() != "0"
     values = secrets_of(api) | {CHOSEN, CHOSEN + "r"}

@@ -407,3 +407,24 @@ def test_tls_with_a_ca_bundle_or_without_verification(tls_server, tls_files, mon
     monkeypatch.setenv("CURL_CA_BUNDLE", "/nonexistent/bundle.pem")
     assert client_for(tls_server.url, ca_path=tls_files[0]).get("/api/x/") == {"ok": True}
     assert client_for(tls_server.url, validate_certs=False).get("/api/x/") == {"ok": True}
+
+
+def test_a_connect_failure_is_told_by_the_exception_types_not_their_words():
+    from requests.exceptions import ConnectionError as RequestsConnectionError, ConnectTimeout
+    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ProtocolError
+
+    def wrapped(reason):  # as requests raises it: its ConnectionError around urllib3's MaxRetryError
+        return RequestsConnectionError(MaxRetryError(None, "/api/x/", reason=reason))
+
+    assert _http._connect_failed(wrapped(NewConnectionError(None, "words that name nothing")))
+    assert _http._connect_failed(wrapped(ConnectTimeoutError("words that name nothing")))
+    assert _http._connect_failed(ConnectTimeout("words that name nothing"))
+    cause = RequestsConnectionError("words that name nothing")
+    cause.__cause__ = NewConnectionError(None, "x")
+    assert _http._connect_failed(cause)
+    # after the request went out: not a connect failure, whatever the message says
+    assert not _http._connect_failed(wrapped(ProtocolError("Connection refused NewConnectionError ConnectTimeout")))
+    assert not _http._connect_failed(RequestsConnectionError("Connection refused, Failed to resolve"))
+    handled = RequestsConnectionError(ProtocolError("Connection aborted"))
+    handled.__context__ = NewConnectionError(None, "an earlier, handled error")
+    assert not _http._connect_failed(handled)

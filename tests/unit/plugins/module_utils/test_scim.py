@@ -136,3 +136,41 @@ def test_scim_check_cannot_evaluate_expression_policies():
     })
     with pytest.raises(_scim_check.CannotTell):
         _scim_check.compare(ak, _Fake({}), "i", "scim")
+
+
+def test_task_times_are_parsed_not_compared_as_strings():
+    parse = _scim.parse_time
+    assert parse("2026-08-05T10:00:00Z") == parse("2026-08-05T12:00:00+02:00") == parse("2026-08-05T10:00:00")
+    assert parse("2026-08-05T10:00:00.5Z") == parse("2026-08-05T10:00:00.500000+00:00")
+    assert parse("2026-08-05T10:00:00.123456789Z").microsecond == 123456
+    for bad in ("", None, "yesterday", "2026-13-05T10:00:00Z"):
+        assert parse(bad) is None
+    # pairs (later, earlier) that compare the wrong way round as strings
+    for later, earlier in (("2026-08-05T10:00:00.5Z", "2026-08-05T10:00:00Z"),
+                           ("2026-08-05T10:00:00Z", "2026-08-05T11:00:00+02:00")):
+        assert later < earlier
+        assert _scim.is_after(later, earlier) and not _scim.is_after(earlier, later)
+    assert _scim.is_after("2026-08-05T10:00:00Z", "") and _scim.is_after("2026-08-05T10:00:00Z", None)
+    assert not _scim.is_after(None, "2026-08-05T10:00:00Z")
+
+
+def test_the_sync_wait_runs_on_the_monotonic_clock(monkeypatch):
+    clock = {"mono": 0.0}
+    monkeypatch.setattr(_scim.time, "monotonic", lambda: clock["mono"])
+    monkeypatch.setattr(_scim.time, "time", lambda: pytest.fail("the wait read the wall clock"))
+
+    def sleep(seconds):
+        clock["mono"] += seconds
+
+    monkeypatch.setattr(_scim.time, "sleep", sleep)
+    reports = []
+
+    def report(client, provider):
+        task = {"actor": _scim.FULL_SYNC_ACTOR, "state": "done", "mtime": "2026-08-05T09:59:59.9Z", "problems": ["x"]}
+        reports.append(1)
+        return {"status": {}, "running": False, "tasks": [task], "errors": [], "last_task": task, "tasks_api": True}
+
+    monkeypatch.setattr(_scim, "sync_report", report)
+    finished, result = _scim.wait_for_sync(None, {"pk": 1}, "2026-08-05T10:00:00Z", timeout=5, interval=1.0)
+    assert not finished and len(reports) == 6 and clock["mono"] == 5.0
+    assert result["errors"] == []  # the only task is older than the start
