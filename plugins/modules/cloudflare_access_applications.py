@@ -51,7 +51,7 @@ options:
       - With O(state=absent) the login method may already be deleted. Given by id, its applications and policies are
         removed; given by name, only the applications that carry both the tag of that name and the id tag of a login
         method that no longer exists are removed (with the policies only they use, and both tags). A name that never
-        existed, a typo, or the name of another login method's orphaned applications matches none of them: nothing
+        existed, a typo, or the name of another login method's orphaned applications matches none of them; then nothing
         is removed and the result says so. When applications of several deleted login methods of that name are left,
         the module fails, listing the ids; give the id then.
     type: str
