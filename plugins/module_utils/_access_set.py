@@ -31,6 +31,7 @@ import hashlib
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access import (
     APP_TYPE,
     canonical,
+    destination_uris,
     normalize_application,
     normalize_policy,
     normalize_rules,
@@ -217,7 +218,7 @@ class Plan:
 
 
 def _claims(app):
-    return set(u.lower().rstrip("/") for u in [app.get("domain") or ""] + normalize_application(app)["destinations"] if u)
+    return set(u.lower().rstrip("/") for u in [app.get("domain") or ""] + destination_uris(app) if u)
 
 
 def make_plan(entries, ownership, suffix, groups_claim, state="present"):
@@ -289,17 +290,23 @@ def make_plan(entries, ownership, suffix, groups_claim, state="present"):
         if pol["id"] not in kept_policy_ids:
             plan.remove_policies.append(pol)
 
-    # a domain that another application holds would end in a 409 on every run: say it now
+    # a domain that another application holds would end in a 409 on every run: say it now. Each application's
+    # domains are read once into an index (domain -> positions in the account's list), not once per entry.
+    holders = {}
+    for position, other in enumerate(ownership.apps):
+        if other.get("id") in removed_ids:
+            continue
+        claims = _claims(other)
+        for uri in claims:
+            holders.setdefault(uri, []).append(position)
     for item in plan.items:
         mine = set(p.lower().rstrip("/") for p in item.want_app["destinations"])
-        for other in ownership.apps:
+        positions = sorted(set(pos for uri in mine for pos in holders.get(uri, ())))
+        for position in positions:
+            other = ownership.apps[position]
             if item.app is not None and other.get("id") == item.app.get("id"):
                 continue
-            if other.get("id") in removed_ids:
-                continue
             clash = mine & _claims(other)
-            if not clash:
-                continue
             if other.get("id") in ownership.our_ids:
                 plan.errors.append("%s: %s is held by the application %r (id %s) of another entry of this list; "
                                    "two entries swap domains: change one of them in a run of its own"

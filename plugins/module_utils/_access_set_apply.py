@@ -353,9 +353,11 @@ class Reconciler:
     def result(self, plan, ownership, msg=None):
         apps, removed, diffs = [], [], []
         if plan is not None:
+            want_diff = bool(self.module._diff)  # the diff is built only when asked for
             for item in plan.items:
                 apps.append(self.item_result(item))
-                diffs.append(self.item_diff(item))
+                if want_diff:
+                    diffs.append(self.item_diff(item))
             for app in plan.remove_apps:
                 pids = [pid for pid in normalize_application(app)["policies"] if ownership.policy_is_ours(pid)]
                 removed.append({"name": app.get("name"), "domain": app.get("domain"), "application_id": app.get("id"),
