@@ -26,10 +26,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import hashlib
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access import (
     APP_TYPE,
     canonical,
+    destination_uris,
     normalize_application,
     normalize_policy,
     normalize_rules,
@@ -38,6 +40,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._ac
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access_set_input import RULE_KEYS, entry_label
 
 OWNER_TAG_PREFIX = "idpbridge-"
+NAME_TAG_PREFIX = OWNER_TAG_PREFIX + "n-"
 DEFAULT_SESSION = "24h"
 
 
@@ -52,11 +55,35 @@ def owner_mark(login_method_id):
     return {"login_method": {"id": login_method_id}}
 
 
+def name_tag(login_method_name):
+    """The Access tag that names the login method an application was written for: ``idpbridge-n-`` and the first
+    16 hex digits of the SHA-256 of its name (tag names stay short, lower-case letters, digits and dashes, whatever
+    the name holds). With the id tag it proves, after the login method was deleted by hand, which applications
+    were made for a login method of that name."""
+    digest = hashlib.sha256((login_method_name or "").encode("utf-8")).hexdigest()
+    return NAME_TAG_PREFIX + digest[:16]
+
+
+def is_name_tag(tag):
+    return isinstance(tag, str) and tag.startswith(NAME_TAG_PREFIX)
+
+
 def tag_owner(tag):
-    """The login method id a tag of ours names, or None for any other tag."""
-    if isinstance(tag, str) and tag.startswith(OWNER_TAG_PREFIX) and len(tag) > len(OWNER_TAG_PREFIX):
+    """The login method id a tag of ours names, or None for any other tag (a name tag included)."""
+    if isinstance(tag, str) and tag.startswith(OWNER_TAG_PREFIX) and len(tag) > len(OWNER_TAG_PREFIX) \
+            and not is_name_tag(tag):
         return tag[len(OWNER_TAG_PREFIX):]
     return None
+
+
+def tags_after(app, owner_id, login_method_name):
+    """The tags an application of ours carries after a write: its own tags, less name tags of ours that name
+    another login method name, plus the id tag and the name tag (when the name is known)."""
+    keep = [t for t in (app or {}).get("tags") or [] if not is_name_tag(t)]
+    mine = set(keep) | set([owner_tag(owner_id)])
+    if login_method_name is not None:
+        mine.add(name_tag(login_method_name))
+    return sorted(mine)
 
 
 # ---- desired objects ----------------------------------------------------------------------------------
@@ -118,11 +145,17 @@ def has_mark(policy, owner_id):
 class Ownership:
     """Which applications and policies of the account belong to one login method."""
 
-    def __init__(self, apps, policies, owner_id):
+    def __init__(self, apps, policies, owner_id, owner_name=None, only_named=False):
+        """``owner_name``: the login method's name (its name tag is then kept on every application of ours);
+        ``only_named``: only the applications that also carry that name tag are ours (a login method deleted by
+        hand and given by name)."""
         self.owner_id = owner_id
+        self.owner_name = owner_name
         self.tag = owner_tag(owner_id)
+        self.name_tag = name_tag(owner_name) if owner_name is not None else None
         self.apps = [a for a in apps if isinstance(a, dict)]
-        self.ours = [a for a in self.apps if self.tag in (a.get("tags") or [])]
+        self.ours = [a for a in self.apps if self.tag in (a.get("tags") or [])
+                     and (not only_named or self.name_tag in (a.get("tags") or []))]
         self.our_ids = set(a.get("id") for a in self.ours)
         self.users = {}
         for app in self.apps:
@@ -185,7 +218,7 @@ class Plan:
 
 
 def _claims(app):
-    return set(u.lower().rstrip("/") for u in [app.get("domain") or ""] + normalize_application(app)["destinations"] if u)
+    return set(u.lower().rstrip("/") for u in [app.get("domain") or ""] + destination_uris(app) if u)
 
 
 def make_plan(entries, ownership, suffix, groups_claim, state="present"):
@@ -245,6 +278,9 @@ def make_plan(entries, ownership, suffix, groups_claim, state="present"):
                 item.app_changes = sorted(set(changed_keys(before, want)) | set(["policies"]))
             else:
                 item.app_changes = changed_keys(before, want)
+            if ownership.name_tag is not None and \
+                    sorted(item.app.get("tags") or []) != tags_after(item.app, owner, ownership.owner_name):
+                item.app_changes = sorted(set(item.app_changes) | set(["tags"]))
         if item.app is None:
             item.action = "created"
         elif item.app_changes or item.policy is None or item.policy_changes:
@@ -254,17 +290,23 @@ def make_plan(entries, ownership, suffix, groups_claim, state="present"):
         if pol["id"] not in kept_policy_ids:
             plan.remove_policies.append(pol)
 
-    # a domain that another application holds would end in a 409 on every run: say it now
+    # a domain that another application holds would end in a 409 on every run: say it now. Each application's
+    # domains are read once into an index (domain -> positions in the account's list), not once per entry.
+    holders = {}
+    for position, other in enumerate(ownership.apps):
+        if other.get("id") in removed_ids:
+            continue
+        claims = _claims(other)
+        for uri in claims:
+            holders.setdefault(uri, []).append(position)
     for item in plan.items:
         mine = set(p.lower().rstrip("/") for p in item.want_app["destinations"])
-        for other in ownership.apps:
+        positions = sorted(set(pos for uri in mine for pos in holders.get(uri, ())))
+        for position in positions:
+            other = ownership.apps[position]
             if item.app is not None and other.get("id") == item.app.get("id"):
                 continue
-            if other.get("id") in removed_ids:
-                continue
             clash = mine & _claims(other)
-            if not clash:
-                continue
             if other.get("id") in ownership.our_ids:
                 plan.errors.append("%s: %s is held by the application %r (id %s) of another entry of this list; "
                                    "two entries swap domains: change one of them in a run of its own"

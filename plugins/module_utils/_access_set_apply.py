@@ -28,8 +28,10 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._ac
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access_set import (
     Ownership,
     make_plan,
+    name_tag,
     owner_tag,
     tag_owner,
+    tags_after,
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access_set_input import check_groups
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed, Refused, merge
@@ -155,6 +157,7 @@ class Reconciler:
         self.errors = []
         self.done_apps = {}      # item index -> application after the run
         self.done_policies = {}  # item index -> policy after the run
+        self.only_named = False  # absent by the name of a deleted login method: only its name-tagged applications
 
     # ---- reads -----------------------------------------------------------------------------------
     def owner(self):
@@ -182,11 +185,16 @@ class Reconciler:
             self.module.warn("The login method %s no longer exists; removing the applications and policies made for it"
                              % ref)
             return ref, None
-        # Given by name and gone: its applications still carry the tag with its id.
+        # Given by name and gone: only applications that carry the tag of that name AND the id tag of a login
+        # method that no longer exists are provably its own; a typo or a name that never existed matches none.
         known = set(i.get("id") for i in idps)
+        wanted = name_tag(ref)
         lost = {}
         for app in self.apps:
-            for tag in app.get("tags") or []:
+            tags = app.get("tags") or []
+            if wanted not in tags:
+                continue
+            for tag in tags:
                 oid = tag_owner(tag)
                 if oid and oid not in known:
                     lost.setdefault(oid, []).append(app.get("name"))
@@ -194,11 +202,13 @@ class Reconciler:
             return None, ref
         if len(lost) > 1:
             listed = "; ".join("%s (%s)" % (oid, ", ".join(sorted(names))) for oid, names in sorted(lost.items()))
-            raise LookupFailed("The login method %r no longer exists, and applications of %d deleted login methods "
-                               "remain: %s. Give login_method as the id of the one to clean up" % (ref, len(lost), listed))
+            raise LookupFailed("The login method %r no longer exists, and applications of %d deleted login methods of "
+                               "that name remain: %s. Give login_method as the id of the one to clean up"
+                               % (ref, len(lost), listed))
         oid = next(iter(lost))
-        self.module.warn("The login method %r no longer exists; removing the applications and policies tagged for its "
-                         "id %s" % (ref, oid))
+        self.only_named = True
+        self.module.warn("The login method %r no longer exists; removing the applications tagged with its name and its "
+                         "id %s, and their policies" % (ref, oid))
         return oid, ref
 
     def read(self):
@@ -218,24 +228,23 @@ class Reconciler:
         owner_id, owner_name = self.owner()
         self.owner_name = owner_name or self.module.params["login_method"]
         if owner_id is None:
-            return self.result(None, None, msg="The login method %r does not exist and no application of ours is left "
-                               "for it: nothing to remove" % self.module.params["login_method"])
-        ownership = Ownership(self.apps, self.policies, owner_id)
+            return self.result(None, None, msg="The login method %r does not exist and no application carries both its "
+                               "name tag and the id tag of a deleted login method: nothing to remove"
+                               % self.module.params["login_method"])
+        ownership = Ownership(self.apps, self.policies, owner_id, owner_name, self.only_named)
         plan = make_plan(self.entries if self.state == "present" else [], ownership, self.suffix, self.claim, self.state)
         if plan.errors:
             raise Refused("Nothing was sent: " + "; ".join(plan.errors))
         self.guard_removals(plan)
-        tag_exists = bool(ownership.ours) or self.tag_exists(owner_id, plan)
-        need_tag = not tag_exists and any(i.app is None for i in plan.items)
-        drop_tag = self.state == "absent" and tag_exists
-        self.tag_change = need_tag or drop_tag
-        planned = len(self.client.calls) + plan.writes + (1 if need_tag else 0) + (1 if drop_tag else 0)
+        need_tags, drop_tags = self.plan_tags(ownership, plan)
+        self.tag_change = bool(need_tags or drop_tags)
+        planned = len(self.client.calls) + plan.writes + len(need_tags) + len(drop_tags)
         if self.max_requests >= 0 and planned > self.max_requests:
             raise Refused("The plan needs %d Cloudflare requests (%d writes), more than max_requests (%d) allows; "
                           "Cloudflare allows 1200 per five minutes. Raise max_requests, or add the applications over "
                           "several runs" % (planned, plan.writes, self.max_requests))
         if not self.check:
-            self.write(plan, owner_id, need_tag, drop_tag)
+            self.write(plan, ownership, need_tags, drop_tags)
         return self.result(plan, ownership)
 
     def guard_removals(self, plan):
@@ -250,20 +259,37 @@ class Reconciler:
             return
         raise Refused(text + "; nothing was changed")
 
-    def tag_exists(self, owner_id, plan):
-        if not (any(i.app is None for i in plan.items) or self.state == "absent"):
-            return True
+    def plan_tags(self, ownership, plan):
+        """``(tags to create, tags to remove)``. A tag that an application of the account carries exists; any
+        other is read once (404: missing) only when a write needs it or ``state: absent`` may remove it."""
+        owner_id = ownership.owner_id
+        mine = [owner_tag(owner_id)] + ([ownership.name_tag] if ownership.name_tag else [])
+        carried = set()
+        for app in self.apps:
+            carried.update(app.get("tags") or [])
+        if self.state == "absent":
+            removed = set(a.get("id") for a in plan.remove_apps)
+            still = set()
+            for app in self.apps:
+                if app.get("id") not in removed:
+                    still.update(app.get("tags") or [])
+            drop = [t for t in mine if t not in still and (t in carried or self.tag_exists(t))]
+            return [], drop
+        if not any(i.app is None or i.app_changes for i in plan.items):
+            return [], []
         if owner_id.startswith("(not yet created"):
-            return False
+            return list(mine), []
+        return [t for t in mine if t not in carried and not self.tag_exists(t)], []
+
+    def tag_exists(self, tag):
         status, _result, _info = self.client.call(
-            "GET", self.client.tag_path(owner_tag(owner_id)), ok_statuses=(404,),
-            what="read the Access tag %s of %s" % (owner_tag(owner_id), self.client.scope))
+            "GET", self.client.tag_path(tag), ok_statuses=(404,), what="read the Access tag %s of %s" % (tag, self.client.scope))
         return status != 404
 
     # ---- writes ------------------------------------------------------------------------------------------
-    def write(self, plan, owner_id, need_tag, drop_tag):
+    def write(self, plan, ownership, need_tags, drop_tags):
         client = self.client
-        tag = owner_tag(owner_id)
+        owner_id = ownership.owner_id
 
         def remove_app(app):
             return lambda: client.call("DELETE", client.app_path(app["id"]), ok_statuses=(404,),
@@ -272,7 +298,7 @@ class Reconciler:
         for (_r, exc), app in zip(bounded([remove_app(a) for a in plan.remove_apps], self.concurrency), plan.remove_apps):
             if exc is not None:
                 self.errors.append(str(exc))
-        if need_tag:
+        for tag in need_tags:
             try:
                 client.call("POST", client.tags_path, body={"name": tag},
                             what="create the Access tag %s that marks this login method's applications" % tag)
@@ -293,13 +319,13 @@ class Reconciler:
                 app = item.app
                 if app is None:
                     body = application_body(None, want)
-                    body["tags"] = [tag]
+                    body["tags"] = tags_after(None, owner_id, ownership.owner_name)
                     app = client.result("POST", client.apps_path, body=body,
                                         what="%s: create the application" % item.label)
                 elif item.app_changes or item.policy is None:
                     check_carriable_application(app)
                     body = application_body(app, want)
-                    body["tags"] = sorted(set(app.get("tags") or []) | set([tag]))
+                    body["tags"] = tags_after(app, owner_id, ownership.owner_name)
                     app = client.result("PUT", client.app_path(app["id"]), body=body,
                                         what="%s: update the application (id %s)" % (item.label, app["id"]))
                 self.done_apps[item.index] = app
@@ -319,16 +345,19 @@ class Reconciler:
         for (_r, exc) in bounded([remove_policy(p) for p in plan.remove_policies], self.concurrency):
             if exc is not None:
                 self.errors.append(str(exc))
-        if drop_tag and not self.errors:
-            client.call("DELETE", client.tag_path(tag), ok_statuses=(404,), what="remove the Access tag %s" % tag)
+        for tag in drop_tags:
+            if not self.errors:
+                client.call("DELETE", client.tag_path(tag), ok_statuses=(404,), what="remove the Access tag %s" % tag)
 
     # ---- results -----------------------------------------------------------------------------------------
     def result(self, plan, ownership, msg=None):
         apps, removed, diffs = [], [], []
         if plan is not None:
+            want_diff = bool(self.module._diff)  # the diff is built only when asked for
             for item in plan.items:
                 apps.append(self.item_result(item))
-                diffs.append(self.item_diff(item))
+                if want_diff:
+                    diffs.append(self.item_diff(item))
             for app in plan.remove_apps:
                 pids = [pid for pid in normalize_application(app)["policies"] if ownership.policy_is_ours(pid)]
                 removed.append({"name": app.get("name"), "domain": app.get("domain"), "application_id": app.get("id"),
@@ -352,7 +381,7 @@ class Reconciler:
             if removed:
                 parts.append("%d %sremoved" % (len(removed), would))
             if getattr(self, "tag_change", False) and self.state == "absent":
-                parts.append("the tag %s %sremoved" % (owner_tag(ownership.owner_id), would))
+                parts.append("its tags %sremoved" % would)
             msg = "Protected applications of the login method %r: %s" % (
                 self.owner_name, ", ".join(parts) if parts else "up to date (%d)" % len(apps))
         writes = [c for c in self.client.calls if c[0] not in ("GET", "HEAD")]

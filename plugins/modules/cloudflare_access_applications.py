@@ -22,7 +22,9 @@ description:
     removed, with a guard (O(max_removals)). A converged run sends no write; check mode sends none at all and predicts
     the same result; C(--diff) shows each application and its policy before and after.
   - "Ownership: an application belongs to this module and login method only when it carries the Access tag
-    C(idpbridge-<login method id>) (the module creates the tag once per login method). A reusable policy belongs to it
+    C(idpbridge-<login method id>) (the module creates the tag once per login method). Each application of ours also
+    carries the tag C(idpbridge-n-<first 16 hex digits of the SHA-256 of the login method's name>), written when the
+    application is created or updated (a renamed login method's applications get the new one). A reusable policy belongs to it
     only when its C(require) rules hold C({login_method: {id: <login method id>}}) and no application other than ours
     links it. Applications and policies made by hand, or for another login method, are never changed or removed, whatever
     their names; an entry whose domain such an application already protects is an error before anything is sent."
@@ -47,8 +49,11 @@ options:
       - In check mode, a login method that does not exist yet is assumed to be created by an earlier task (with a
         warning), and every application is shown as to be created.
       - With O(state=absent) the login method may already be deleted. Given by id, its applications and policies are
-        removed; given by name, the module finds them by the tag of the one deleted login method whose applications are
-        left (and fails, listing the ids, when there are several).
+        removed; given by name, only the applications that carry both the tag of that name and the id tag of a login
+        method that no longer exists are removed (with the policies only they use, and both tags). A name that never
+        existed, a typo, or the name of another login method's orphaned applications matches none of them; then nothing
+        is removed and the result says so. When applications of several deleted login methods of that name are left,
+        the module fails, listing the ids; give the id then.
     type: str
     required: true
   applications:
@@ -135,8 +140,9 @@ options:
 notes:
   - "The API token needs the account permission C(Access: Apps and Policies Write) (tags are part of it)."
   - "Requests: a run reads the login methods, the applications and the policies once each (one request per page of
-    1000), plus the tag once when an application is to be created and none of ours exists yet. A new application
-    costs two writes (its policy, then the application), plus one for the tag the first time for a login method."
+    1000), plus each of the two tags once when an application is to be written and no application carries it yet. A new
+    application costs two writes (its policy, then the application), plus two for the tags (id and name) the first time
+    for a login method: a first run of N applications writes 2N+2 times."
   - Writes are retried after HTTP 429 as the server's C(Retry-After) says (see O(retries)).
 seealso:
   - module: idpbridge.authentik_cloudflare.cloudflare_access_application

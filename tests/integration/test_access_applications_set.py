@@ -3,6 +3,8 @@ ansible-playbook runs against the test servers, counting what the Cloudflare tes
 
 from __future__ import annotations
 
+import hashlib
+
 from cf_helpers import FQCN, arrange, failure, task, writes
 
 SET = FQCN + "cloudflare_access_applications"
@@ -44,13 +46,13 @@ def test_first_run_converged_run_check_mode(api, play):
     first = play([apps_task("Protect", wanted)])
     assert first.rc == 0, first.output
     made = writes(api)
-    # one tag for the login method, then exactly two writes per new application
-    assert [m for m, p in made if p.endswith("/access/tags")] == ["POST"]
-    assert len(made) == 1 + 2 * len(wanted)
+    # two tags for the login method (its id, its name), then exactly two writes per new application
+    assert [m for m, p in made if p.endswith("/access/tags")] == ["POST", "POST"]
+    assert len(made) == 2 + 2 * len(wanted)
     res = first.task("Protect")
     assert [a["action"] for a in res["applications"]] == ["created"] * 5
     apps = stored_apps(api)
-    assert len(apps) == 5 and all(a["tags"] == [TAG_PREFIX + idp] for a in apps)
+    assert len(apps) == 5 and all(a["tags"] == sorted([TAG_PREFIX + idp, name_tag_of("authentik")]) for a in apps)
     assert all(a["allowed_idps"] == [idp] for a in apps)
     assert len(stored_policies(api)) == 5
 
@@ -71,6 +73,10 @@ def test_first_run_converged_run_check_mode(api, play):
 
 def tag_of(idp):
     return TAG_PREFIX + idp
+
+
+def name_tag_of(name):
+    return TAG_PREFIX + "n-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
 
 
 def by_name(items):
@@ -122,7 +128,7 @@ def test_results_diff_and_changes_per_application(api, play):
     grafana = res["applications"][0]
     assert grafana["application_id"] == apps["Grafana"]["id"] and grafana["aud"] == apps["Grafana"]["aud"]
     assert apps["Grafana"]["policies"] == [{"id": grafana["policy_id"], "precedence": 1}]
-    assert res["requests"]["writes"] == 5 and res["changed"] is True
+    assert res["requests"]["writes"] == 6 and res["changed"] is True
 
     # Leaving session_duration and a destination out resets them; the change is predicted, then made.
     wanted[0] = {"name": "Grafana", "domain": "grafana.example.com", "allow_groups": ["engineering"]}
@@ -245,7 +251,7 @@ def test_two_login_methods_with_the_same_application_names(api, play):
     first = play(tasks)
     assert first.rc == 0, first.output
     apps = stored_apps(api)
-    assert sorted((x["domain"], x["tags"][0]) for x in apps) == sorted(
+    assert sorted((x["domain"], [t for t in x["tags"] if "-n-" not in t][0]) for x in apps) == sorted(
         [("grafana.example.com", tag_of(one)), ("grafana.staging.example.com", tag_of(two))])
     api.cloudflare.clear_log()
     again = play(tasks)
@@ -290,15 +296,60 @@ def test_absent_after_the_login_method_was_deleted_by_hand(api, play):
     assert again.rc == 0 and again.changed == 0 and writes(api) == []
 
 
+def test_absent_by_name_removes_only_the_deleted_login_methods_set(api, play):
+    gone_idp = arrange(api, "authentik")
+    kept_idp = arrange(api, "authentik-staging")
+    play([apps_task("A", entries(2, "one"), login_method="authentik"),
+          apps_task("B", entries(3, "two"), login_method="authentik-staging")])
+    # a third login method's set, orphaned too: its applications must survive every other name
+    third = arrange(api, "authentik-old")
+    play([apps_task("C", entries(1, "old"), login_method="authentik-old")])
+    for idp in (gone_idp, third):
+        assert api.cloudflare.call("DELETE", acc(api, "identity_providers/" + idp)).status_code in (200, 202)
+    before_apps, before_policies = stored_apps(api), stored_policies(api)
+    assert len(before_apps) == 6 and len(before_policies) == 6
+    # the other (existing) login method's name, a typo and a name that never existed: nothing of the orphans
+    for name in ("authentik-staging", "authentikk", "never-was"):
+        api.cloudflare.clear_log()
+        run = play([apps_task("Remove", [], login_method=name, state="absent")])
+        assert run.rc == 0, run.output
+        if name == "authentik-staging":
+            assert sorted(a["name"] for a in run.task("Remove")["removed"]) == ["two00", "two01", "two02"]
+            assert all(tag_of(kept_idp) in a["tags"] for a in before_apps if a["name"].startswith("two"))
+            before_apps = [a for a in before_apps if not a["name"].startswith("two")]
+            before_policies = [p for p in before_policies if not p["name"].startswith("two")]
+        else:
+            assert run.changed == 0 and writes(api) == [], run.output
+            assert "nothing to remove" in run.task("Remove")["msg"]
+        assert sorted(a["id"] for a in stored_apps(api)) == sorted(a["id"] for a in before_apps)
+        assert sorted(p["id"] for p in stored_policies(api)) == sorted(p["id"] for p in before_policies)
+    # the deleted one's name: exactly its set (two applications, two policies, its two tags)
+    api.cloudflare.clear_log()
+    removed = play([apps_task("Remove", [], login_method="authentik", state="absent")])
+    assert removed.rc == 0, removed.output
+    assert sorted(a["name"] for a in removed.task("Remove")["removed"]) == ["one00", "one01"]
+    made = writes(api)
+    assert sorted(m for m, _p in made) == ["DELETE"] * 6, made
+    assert [a["name"] for a in stored_apps(api)] == ["old00"]
+    assert [p["name"] for p in stored_policies(api)] == ["old00 (idpbridge)"]
+    left_tags = [t["name"] for t in api.cloudflare.state()["access_tags"]]
+    assert tag_of(gone_idp) not in left_tags and name_tag_of("authentik") not in left_tags
+    assert tag_of(third) in left_tags and name_tag_of("authentik-old") in left_tags
+    api.cloudflare.clear_log()
+    again = play([apps_task("Remove", [], login_method="authentik", state="absent")])
+    assert again.rc == 0 and again.changed == 0 and writes(api) == []
+
+
 def test_absent_removes_the_tag_left_by_an_empty_list(api, play):
     idp = arrange(api, "authentik")
     play([apps_task("Protect", entries(1))])
     play([apps_task("Protect", [])])
-    assert stored_apps(api) == [] and [t["name"] for t in api.cloudflare.state()["access_tags"]] == [tag_of(idp)]
+    assert stored_apps(api) == [] and sorted(t["name"] for t in api.cloudflare.state()["access_tags"]) == sorted(
+        [tag_of(idp), name_tag_of("authentik")])
     api.cloudflare.clear_log()
     gone = play([apps_task("Protect", [], state="absent")])
     assert gone.rc == 0 and gone.changed == 1, gone.output
-    assert [m for m, _p in writes(api)] == ["DELETE"] and api.cloudflare.state()["access_tags"] == []
+    assert [m for m, _p in writes(api)] == ["DELETE", "DELETE"] and api.cloudflare.state()["access_tags"] == []
     api.cloudflare.clear_log()
     assert play([apps_task("Protect", [], state="absent")]).changed == 0 and writes(api) == []
 
@@ -437,7 +488,7 @@ def test_fifty_applications_under_the_rate_limit(api, play):
     api.cloudflare.clear_log()
     first = play([apps_task("Protect", wanted, concurrency=8)])
     assert first.rc == 0, first.output
-    assert len(writes(api)) == 1 + 2 * 50
+    assert len(writes(api)) == 2 + 2 * 50
     assert not [r for r in api.cloudflare.requests() if r["status"] == 429]
     for check in (False, True):
         api.cloudflare.clear_log()

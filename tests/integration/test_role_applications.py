@@ -50,7 +50,8 @@ def test_role_protects_applications_and_says_who_gets_in(api, play, servers):
         {"oidc": {"claim_name": "groups", "claim_value": "engineering", "identity_provider_id": idp["id"]}}]
     # the marks of what the role made: the login method's tag on the application, a rule naming it in the policy
     assert {"login_method": {"id": idp["id"]}} in pols["Grafana (idpbridge)"]["require"]
-    assert made["Grafana"]["tags"] == ["idpbridge-" + idp["id"]]
+    assert [t for t in made["Grafana"]["tags"] if "-n-" not in t] == ["idpbridge-" + idp["id"]]
+    assert len(made["Grafana"]["tags"]) == 2  # and the tag of the login method's name
     assert made["Grafana"]["allowed_idps"] == [idp["id"]] and made["Grafana"]["auto_redirect_to_identity"] is True
     assert made["Grafana"]["policies"] == [{"id": pols["Grafana (idpbridge)"]["id"], "precedence": 1}]
     assert made["Grafana"]["session_duration"] == "8h"
@@ -120,7 +121,7 @@ def test_role_protects_applications_and_says_who_gets_in(api, play, servers):
     api.cloudflare.clear_log()
     gone = play([role(cloudflare_access_state="absent")])
     assert gone.rc == 0, gone.output
-    assert cf_writes(api) == [("DELETE", "apps"), ("DELETE", "policies"), ("DELETE", "tags"),
+    assert cf_writes(api) == [("DELETE", "apps"), ("DELETE", "policies"), ("DELETE", "tags"), ("DELETE", "tags"),
                               ("DELETE", "identity_providers")]
     assert sorted(apps(api)) == ["Wiki"] and sorted(policies(api)) == ["Vault"]
 

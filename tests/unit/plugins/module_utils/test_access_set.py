@@ -14,9 +14,11 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._ac
     desired_application,
     desired_policy,
     make_plan,
+    name_tag,
     owner_mark,
     owner_tag,
     tag_owner,
+    tags_after,
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access_set_input import (
     check_entries,
@@ -121,6 +123,17 @@ def test_the_policy_carries_the_login_method_mark_and_defaults():
 def test_tags_name_their_login_method():
     assert tag_owner(owner_tag(OWNER)) == OWNER
     assert tag_owner("engineering") is None and tag_owner("idpbridge-") is None
+
+
+def test_the_name_tag_is_short_hex_and_never_read_as_an_id():
+    tag = name_tag("authentik (prod) é")
+    assert tag.startswith("idpbridge-n-") and len(tag) == len("idpbridge-n-") + 16
+    assert all(c in "0123456789abcdef" for c in tag[len("idpbridge-n-"):])
+    assert name_tag("authentik") != name_tag("authentikk") and name_tag("a") == name_tag("a")
+    assert tag_owner(tag) is None
+    # a write keeps foreign tags, replaces a stale name tag of ours, adds both of ours
+    before = {"tags": ["engineering", name_tag("old name"), owner_tag(OWNER)]}
+    assert tags_after(before, OWNER, "new name") == sorted(["engineering", name_tag("new name"), owner_tag(OWNER)])
 
 
 # ---- ownership and the plan ------------------------------------------------------------------------------
