@@ -71,8 +71,10 @@ idpb_find_python() {
     fi
     cands+=("/usr/local/bin/python$want" "/usr/bin/python$want")
     for cand in "${cands[@]}"; do
-        out="$("$cand" -c 'import sys, venv, ensurepip; print("%d.%d" % sys.version_info[:2]); print(sys.executable)' 2>/dev/null)" || continue
-        # never one of our own venvs (first on PATH inside a step): a venv rebuilt from itself deletes itself
+        out="$("$cand" -c 'import os, sys, venv, ensurepip; print("%d.%d" % sys.version_info[:2]); print(os.path.realpath(sys.executable))' 2>/dev/null)" || continue
+        # never one of our own venvs (first on PATH inside a step): a venv rebuilt from itself deletes itself.
+        # The path is resolved: the pythonX.Y links tests/run puts first on PATH must name the same interpreter
+        # as the one a venv was made with, or a ./demo or tests/run started inside a step rebuilds a shared venv.
         [[ "${out#*$'\n'}" == "$IDPB_VENVS"/* ]] && continue
         if [[ "${out%%$'\n'*}" == "$want" ]]; then
             printf '%s\n' "${out#*$'\n'}"
