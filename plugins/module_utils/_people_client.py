@@ -24,7 +24,7 @@ __metaclass__ = type
 import datetime
 import re
 
-from ansible.module_utils.six.moves.urllib.parse import quote
+from urllib.parse import quote
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access import AccessClient
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import CODE_AUTH

@@ -75,7 +75,7 @@ def _stand_in(name: str, parent_spec: Any) -> types.ModuleType:
     return module
 
 
-def _import_models() -> dict[str, Any]:
+def _import_models(modules: dict[str, str] | None = None) -> dict[str, Any]:
     """The request model classes, without running the packages' ``__init__`` files.
 
     ``authentik_client/__init__.py`` imports every generated API class (about 8 s) and
@@ -84,9 +84,10 @@ def _import_models() -> dict[str, Any]:
     while those modules load (unless the real package is already imported); the loaded
     modules stay in ``sys.modules`` and are reused if the real package is imported later.
     """
+    modules = MODEL_MODULES if modules is None else modules
     if "authentik_client" in sys.modules:
-        models = importlib.import_module("authentik_client.models")
-        return dict((name, getattr(models, name)) for name in MODEL_MODULES)
+        return dict((name, getattr(importlib.import_module("authentik_client.models." + module_name), name))
+                    for name, module_name in modules.items())
     spec = importlib.util.find_spec("authentik_client")
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("authentik_client")
@@ -99,7 +100,7 @@ def _import_models() -> dict[str, Any]:
         stand_ins["authentik_client.models"] = _stand_in("authentik_client.models", models_spec)
         sys.modules["authentik_client.models"] = stand_ins["authentik_client.models"]
         found = {}
-        for name, module_name in MODEL_MODULES.items():
+        for name, module_name in modules.items():
             module = importlib.import_module("authentik_client.models." + module_name)
             found[name] = getattr(module, name)
         return found
@@ -122,6 +123,13 @@ def load_models() -> dict[str, Any] | None:
                 found["ValidationError"] = ValidationError
                 _STATE["models"] = found
         return _STATE["models"]
+
+
+def import_model(class_name: str, module_name: str) -> Any:
+    """One more model class (a test reading a response with the client's model), loaded the same
+    way under the same lock, so it never meets the stand-ins of a background ``preload``."""
+    with _LOCK:
+        return _import_models({class_name: module_name})[class_name]
 
 
 def preload() -> None:
