@@ -23,11 +23,11 @@ import re
 
 from urllib.parse import quote
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import LookupFailed, Refused
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import (
     CODE_AUTH,
     CloudflareClient,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed, Refused
 
 APPS_PERMISSION = "Access: Apps and Policies"
 APP_TYPE = "self_hosted"

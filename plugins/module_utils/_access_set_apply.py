@@ -17,6 +17,7 @@ __metaclass__ = type
 import copy
 import threading
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed, Refused
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access import (
     UUID,
     application_body,
@@ -34,8 +35,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._ac
     tags_after,
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access_set_input import check_groups
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed, Refused, merge
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import merge
 
 # The largest page asked for. Neither the SDK 5.9 types nor the Terraform provider state a maximum for the
 # applications and policies lists; a server that refuses it (HTTP 400 naming per_page) is asked again
@@ -251,7 +251,8 @@ class Reconciler:
         count = len(plan.remove_apps)
         if self.max_removals < 0 or count <= self.max_removals:
             return
-        listed = ", ".join("%r (%s)" % (a.get("name"), a.get("domain")) for a in plan.remove_apps)
+        listed = ", ".join("%r (%s)" % (a.get("name"), a.get("domain"))
+                           for a in sorted(plan.remove_apps, key=lambda a: (str(a.get("name")), str(a.get("domain")))))
         text = ("The run would remove %d protected applications, more than max_removals (%d): %s. If that is meant, "
                 "raise max_removals (-1 for no limit) for this run" % (count, self.max_removals, listed))
         if self.check:

@@ -19,14 +19,10 @@ import re
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 from urllib.parse import quote
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-    ApiClient,
-    ApiError,
-    validate_base_url,
+    HAS_REQUESTS, REQUESTS_IMPORT_ERROR, ApiClient, validate_base_url,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed
 
 API_PREFIX = "/api/v3"
 OLDEST_SUPPORTED = (2024, 10)

@@ -21,14 +21,10 @@ import re
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 from urllib.parse import quote, urlsplit
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-    ApiClient,
-    ApiError,
-    validate_base_url,
+    HAS_REQUESTS, REQUESTS_IMPORT_ERROR, ApiClient, validate_base_url,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed
 
 DEFAULT_API_URL = "https://api.cloudflare.com/client/v4"
 API_PATH = "/client/v4"

@@ -26,25 +26,10 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import MASK, ApiError
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed, Refused
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import MASK
 
 CHANGED_MASK = MASK + " (changed)"
-
-
-class LookupFailed(Exception):
-    """A referenced object (flow, key, group, ...) does not exist or is ambiguous."""
-
-
-def for_option(option, lookup, *args):
-    """``lookup(*args)``; a LookupFailed it raises names the module option that gave the reference."""
-    try:
-        return lookup(*args)
-    except LookupFailed as exc:
-        raise LookupFailed("%s (option %s)" % (exc, option))
-
-
-class Refused(Exception):
-    """The request is understood but the module will not do it (read-only object, type change)."""
 
 
 def sanitize(obj, secret_keys):

@@ -29,6 +29,8 @@ from email.utils import parsedate_tz, mktime_tz
 
 from urllib.parse import urlencode, urlsplit
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError
+
 REQUESTS_IMPORT_ERROR = None
 try:
     import requests
@@ -51,35 +53,6 @@ MAYBE_APPLIED_NOTE = ("the server may have applied it before failing; a rerun lo
                       "adopts it and does not create it twice")
 IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"))
 MASK = "********"
-
-
-class ApiError(Exception):
-    """A failed API call, with a message that is safe to show.
-
-    ``status`` is the HTTP status (None when no answer came), ``api_message`` the API's own
-    words, ``method``/``path`` the request and ``hint`` a sentence saying what to fix.
-    """
-
-    def __init__(self, message, method=None, path=None, status=None, api_message=None, hint=None, codes=None):
-        super(ApiError, self).__init__(message)
-        self.message = message
-        self.method = method
-        self.path = path
-        self.status = status
-        self.api_message = api_message
-        self.hint = hint
-        self.codes = codes or []
-
-    def __str__(self):
-        return self.message
-
-    def with_context(self, what):
-        """A copy whose message starts with ``what`` (what we were trying to do)."""
-        err = ApiError(
-            "%s: %s" % (what, self.message), method=self.method, path=self.path, status=self.status,
-            api_message=self.api_message, hint=self.hint, codes=self.codes,
-        )
-        return err
 
 
 class Redactor:

@@ -20,12 +20,12 @@ import re
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access_eval import (
     DENIED,
     Identity,
     evaluate_application,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed
 
 DEFAULT_SESSION = "24h"
 # Clock differences between here and Cloudflare, added to the session window.

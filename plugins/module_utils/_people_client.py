@@ -26,9 +26,9 @@ import re
 
 from urllib.parse import quote
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access import AccessClient
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import CODE_AUTH
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._people import (
     admission,
     by_email,

@@ -27,12 +27,9 @@ import time
 
 from urllib.parse import quote
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import LookupFailed, Refused
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import needs_release
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
-    LookupFailed,
-    ManagedObject,
-    Refused,
-)
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import ManagedObject
 
 SCIM_PATH = "/providers/scim/"
 MAPPINGS_PATH = "/propertymappings/provider/scim/"

@@ -210,6 +210,7 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 from urllib.parse import quote, urlsplit
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed, Refused
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import (
     UNKNOWN_VERSION,
     AuthentikClient,
@@ -217,13 +218,10 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._au
     needs_release,
     oidc_endpoints,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
-    LookupFailed,
-    ManagedObject,
-    Refused,
-    run,
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import ManagedObject, run
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import (
+    concurrently, validate_base_url,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError, concurrently, validate_base_url
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._scim import backchannel_pks
 
 SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")

@@ -246,19 +246,14 @@ end_state:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed, Refused, for_option
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import (
     AuthentikClient,
     authentik_argument_spec,
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
-    LookupFailed,
-    ManagedSet,
-    for_option,
-    Refused,
-    ensure_set,
-    fail,
+    ManagedSet, ensure_set, fail,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError
 
 KINDS = ("group", "user", "policy")
 # authentik stores order and timeout as 32-bit integers

@@ -289,6 +289,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import LookupFailed, for_option
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import (
     OLDEST_SUPPORTED,
     UNKNOWN_VERSION,
@@ -299,12 +300,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._au
     release_text,
     secret_ref_key,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
-    LookupFailed,
-    ManagedObject,
-    for_option,
-    run,
-)
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import ManagedObject, run
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import concurrently
 
 DEFAULT_GRANT_TYPES = ["authorization_code", "refresh_token"]

@@ -138,18 +138,15 @@ client_secret:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import (
     AuthentikClient,
     authentik_argument_spec,
     oidc_endpoints,
     secret_ref_key,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
-    LookupFailed,
-    fail,
-    sanitize,
-)
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import MASK, ApiError, validate_base_url
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import fail, sanitize
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import MASK, validate_base_url
 
 SECRET_KEYS = frozenset(("client_secret",))
 

@@ -165,17 +165,13 @@ changes:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed, Refused
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import (
     AuthentikClient,
     authentik_argument_spec,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
-    LookupFailed,
-    Refused,
-    ensure,
-    fail,
-)
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError, validate_base_url
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import ensure, fail
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import validate_base_url
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._scim import (
     COMPATIBILITY_MODES,
     ScimProvider,

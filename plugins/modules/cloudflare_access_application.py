@@ -158,6 +158,7 @@ changes:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import LookupFailed, Refused
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access import (
     APP_TYPE,
     AccessClient,
@@ -168,12 +169,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._ac
     present_application,
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import SAFE_ID, cloudflare_argument_spec
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
-    LookupFailed,
-    ManagedObject,
-    Refused,
-    run,
-)
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import ManagedObject, run
 
 
 class Application(ManagedObject):

@@ -212,13 +212,13 @@ requests:
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed, Refused
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access import AccessClient
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access_set_input import check_entries
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access_set_apply import Reconciler
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import client_from_prefixed_options
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import cloudflare_argument_spec
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed, Refused, fail
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import fail
 
 
 def argument_spec():

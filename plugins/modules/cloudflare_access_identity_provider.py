@@ -382,6 +382,7 @@ scim_secret:
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed, Refused
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import (
     IDP_TYPES,
     SAFE_ID,
@@ -399,13 +400,8 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cl
     put_body,
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
-    LookupFailed,
-    ManagedObject,
-    Refused,
-    differences,
-    run,
+    ManagedObject, differences, run,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import client_from_prefixed_options
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._scim import (
     NO_LOG_FOR_SCIM_SECRET,

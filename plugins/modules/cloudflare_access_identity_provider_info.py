@@ -109,6 +109,7 @@ callback_url:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import (
     SAFE_ID,
     SECRET_KEYS,
@@ -118,12 +119,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cl
     idp_test_url,
     present_identity_provider,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
-    LookupFailed,
-    fail,
-    sanitize,
-)
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import fail, sanitize
 
 
 def shown(obj):

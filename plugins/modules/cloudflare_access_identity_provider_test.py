@@ -306,6 +306,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 from urllib.parse import quote, urlsplit
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import (
     AuthentikClient,
 )
@@ -322,15 +323,9 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cl
     cloudflare_argument_spec,
     idp_test_url,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._scim_check import check_scim
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-    ApiError,
-    concurrently,
-    Redactor,
-    validate_base_url,
+    HAS_REQUESTS, REQUESTS_IMPORT_ERROR, concurrently, Redactor, validate_base_url,
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._oidc import (
     ACCEPTED_ALGS,

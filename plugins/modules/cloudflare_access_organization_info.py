@@ -81,6 +81,7 @@ callback_url:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import (
     SECRET_KEYS,
     CloudflareClient,
@@ -88,12 +89,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cl
     clean_auth_domain,
     cloudflare_argument_spec,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
-    LookupFailed,
-    fail,
-    sanitize,
-)
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import fail, sanitize
 
 TEAM_SUFFIX = ".cloudflareaccess.com"
 

@@ -73,10 +73,10 @@ id:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access import AccessClient
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import SAFE_ID, cloudflare_argument_spec
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed, fail
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import fail
 
 
 def gather(client, params):

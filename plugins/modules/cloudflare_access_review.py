@@ -161,10 +161,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import client_from_prefixed_options
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import cloudflare_argument_spec
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed, fail
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import fail
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._people import iso, people_argument_spec
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._people_client import People, PeopleClient
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._review import (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import (
     AuthentikClient,
     _flatten_errors,
@@ -11,7 +12,6 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._au
     oidc_endpoints,
     version_tuple,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed
 
 
 class FakeModule:

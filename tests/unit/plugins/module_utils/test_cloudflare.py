@@ -14,10 +14,9 @@ import requests
 import yaml
 from requests.structures import CaseInsensitiveDict
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.doc_fragments._cloudflare import ModuleDocFragment
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _cloudflare as cf
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 ZONE = "fedcba9876543210fedcba9876543210"

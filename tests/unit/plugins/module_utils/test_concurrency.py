@@ -7,9 +7,9 @@ import time
 
 import pytest
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import AuthentikClient
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError, concurrently
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import concurrently
 
 
 class FakeModule:

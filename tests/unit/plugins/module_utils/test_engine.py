@@ -5,19 +5,11 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _engine as engine
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed, Refused
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
-    CHANGED_MASK,
-    LookupFailed,
-    ManagedObject,
-    ManagedSet,
-    Refused,
-    differences,
-    ensure,
-    ensure_set,
-    merge,
-    sanitize,
+    CHANGED_MASK, ManagedObject, ManagedSet, differences, ensure, ensure_set, merge, sanitize,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import MASK, ApiError
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import MASK
 
 
 # ---- sanitize -------------------------------------------------------------------------------

@@ -13,12 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _http
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import AuthentikClient
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import (
-    ApiClient,
-    ApiError,
-    Redactor,
-    validate_base_url,
+    ApiClient, Redactor, validate_base_url,
 )
 
 TOKEN = "unit-test-token-0123456789abcdef"

@@ -8,8 +8,8 @@ import email.utils
 import pytest
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _http
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import check_url
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import ApiError
 
 from ansible_collections.idpbridge.authentik_cloudflare.tests.unit.plugins.module_utils.test_http import (  # noqa: F401  pylint: disable=unused-import
     client_for,

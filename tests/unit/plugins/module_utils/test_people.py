@@ -10,8 +10,8 @@ import json
 
 import pytest
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _people, _people_client, _review
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed
 
 IDP = "0b1c2d3e-0000-4000-8000-000000000001"
 OTHER = "0b1c2d3e-0000-4000-8000-000000000002"

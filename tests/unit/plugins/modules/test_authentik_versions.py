@@ -11,8 +11,9 @@ import json
 
 import pytest
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import UNKNOWN_VERSION
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed, differences
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import differences
 from ansible_collections.idpbridge.authentik_cloudflare.tests.unit.plugins.modules.authentik_module_support import (
     ROOT, load,
 )

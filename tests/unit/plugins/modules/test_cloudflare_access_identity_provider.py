@@ -12,11 +12,8 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _cloudflare as cf
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
-    LookupFailed,
-    Refused,
-    ensure,
-)
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import LookupFailed, Refused
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import ensure
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import MASK
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.modules import (
     cloudflare_access_identity_provider as mod,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _cloudflare as cf
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.modules import (
     cloudflare_access_identity_provider_info as idp_info,
 )
