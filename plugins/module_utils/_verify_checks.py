@@ -50,13 +50,9 @@ class ConfigChecks:
     """
 
     def __init__(self, report, params, cloudflare, authentik, http, redact):
-        self.p = params
-        self.cf = cloudflare
-        self.ak = authentik
-        self.http = http
-        self.redact = redact
-        self.report = report
-        self.out = report.out
+        self.p, self.report, self.out = params, report, report.out
+        self.cf, self.ak = cloudflare, authentik
+        self.http, self.redact = http, redact
         self.idp = None
         self.config = {}
         self.provider = None
