@@ -371,6 +371,12 @@ def _first_line(exc):
     return text.splitlines()[0][:300] if text else exc.__class__.__name__
 
 
+def short_error(exc):
+    """The reason of a transport error (TLS, connection, timeout) in one short line, for messages of code that
+    sends its requests without ``ApiClient`` (the headless sign-in's session, ``_signin.OidcHttp``)."""
+    return _first_line(exc)
+
+
 def _connect_failed(exc):
     """True when a connection error happened before any byte of the request was sent.
 

@@ -123,18 +123,18 @@ def compare(ak, cf, idp_id, provider_name):
                   % (len(want_users), len(want_groups), provider_name)), details
 
 
-def check_scim(test):
-    """The ``scim`` check of ``LoginMethodTest`` (skipped without the scim_provider option)."""
-    name = test.p.get("scim_provider")
-    if not name:
+def check_scim(report, authentik, cloudflare, idp_id, provider_name):
+    """Record the ``scim`` check of login method ``idp_id`` in ``report`` (its ``details`` as
+    ``report.out["scim"]``); nothing without ``provider_name`` (the scim_provider option)."""
+    if not provider_name:
         return  # the check is listed only when scim_provider is given
     try:
-        ok, reason, details = compare(test.ak, test.cf, test.idp["id"], name)
+        ok, reason, details = compare(authentik, cloudflare, idp_id, provider_name)
     except CannotTell as exc:
-        test.report.skip("scim", "cannot tell which users authentik provisions: %s" % exc)
+        report.skip("scim", "cannot tell which users authentik provisions: %s" % exc)
         return
-    test.out["scim"] = details
+    report.out["scim"] = details
     if ok:
-        test.report.ok("scim", reason)
+        report.ok("scim", reason)
     else:
-        test.report.fail("scim", reason)
+        report.fail("scim", reason)

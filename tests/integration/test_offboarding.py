@@ -16,7 +16,7 @@ from tests.integration.conftest import COLLECTIONS_ROOT
 if str(COLLECTIONS_ROOT) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS_ROOT))
 
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._oidc import (  # noqa: E402
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._signin import (  # noqa: E402
     HeadlessSignIn,
     OidcHttp,
 )

@@ -1,9 +1,7 @@
-"""JOSE helpers of _oidc.py: base64url, JWK to key, signature checks, ID token claim checks."""
+"""JOSE helpers of _jose.py: base64url, JWK to key, signature checks, ID token claim checks."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import time
 
@@ -12,8 +10,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _oidc
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._oidc import (
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _jose
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._jose import (
     JwtError,
     b64url_decode,
     b64url_encode,
@@ -22,8 +20,6 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._oi
     jwk_algorithm,
     jwk_public_key,
     missing_claims,
-    page_text,
-    pkce_pair,
     signing_keys,
     verify_signature,
 )
@@ -230,24 +226,7 @@ def test_missing_claims():
         "email", "groups", "preferred_username", "nickname"]
 
 
-# ---- small helpers ------------------------------------------------------------------------------
-def test_pkce_pair_is_s256():
-    verifier, challenge = pkce_pair()
-    assert 43 <= len(verifier) <= 128
-    assert challenge == base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    assert pkce_pair()[0] != verifier
-
-
-def test_page_text_keeps_the_words_of_authentiks_error_pages():
-    page = ("<!DOCTYPE html><html><head><title>Permission denied - authentik</title><style>x{}</style></head>"
-            "<body><h1>Permission denied</h1><p>bob Not you?</p></body></html>")
-    assert page_text(page) == "Permission denied - authentik: Permission denied bob Not you?"
-    plain = "<html><head><title>authentik</title></head><body><h1>Redirect URI Error</h1></body></html>"
-    assert page_text(plain) == "Redirect URI Error"
-    assert page_text("x" * 500).endswith("...") and page_text(None) == ""
-
-
 def test_missing_cryptography_is_reported(monkeypatch, rsa_key):
-    monkeypatch.setattr(_oidc, "HAS_CRYPTOGRAPHY", False)
+    monkeypatch.setattr(_jose, "HAS_CRYPTOGRAPHY", False)
     with pytest.raises(JwtError, match="cryptography"):
         jwk_public_key(rsa_jwk(rsa_key))

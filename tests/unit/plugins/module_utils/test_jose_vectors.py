@@ -1,5 +1,5 @@
-"""An oracle for the hand-written JOSE code of _oidc.py: the RFC 7515, 7517 and 7518 example keys and signatures as
-test vectors, and PyJWT (an independent implementation) judging the same tokens as _oidc does.
+"""An oracle for the hand-written JOSE code of _jose.py: the RFC 7515, 7517 and 7518 example keys and signatures as
+test vectors, and PyJWT (an independent implementation) judging the same tokens as _jose does.
 
 The vectors are data from the RFCs' appendices: RFC 7515 A.2 (RS256) and A.3 (ES256) sign the same JWT claims
 with the keys given there; RFC 7517 A.1 lists two example public keys; RFC 7518 C uses two P-256 keys.
@@ -14,7 +14,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._oidc import (
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._jose import (
     JwtError,
     b64url_decode,
     b64url_encode,
