@@ -402,7 +402,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cl
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
     ManagedObject, differences, run,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import client_from_prefixed_options
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import AuthentikClient
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._scim import (
     NO_LOG_FOR_SCIM_SECRET,
     fresh_scim_secret,
@@ -768,7 +768,7 @@ def secret_reader(module, redact):
     name = module.params["client_secret_from_provider"]
 
     def read():
-        authentik = client_from_prefixed_options(module)
+        authentik = AuthentikClient.from_module(module, prefix="authentik_")
         provider = authentik.provider_by_name(name)
         if provider is None:
             if module.check_mode:
