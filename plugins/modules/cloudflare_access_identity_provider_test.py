@@ -321,8 +321,8 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cl
     callback_url,
     clean_auth_domain,
     cloudflare_argument_spec,
-    idp_test_url,
 )
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._login_method import idp_test_url
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._scim_check import check_scim
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import (
     HAS_REQUESTS, REQUESTS_IMPORT_ERROR, concurrently, Redactor, validate_base_url,
