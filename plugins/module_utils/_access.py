@@ -101,10 +101,7 @@ class AccessClient(LoginMethodClient):
     # ---- applications --------------------------------------------------------------------------
     def applications(self):
         """Every Access application of the scope (all pages), read once per run."""
-        if "applications" not in self._cache:
-            self._cache["applications"] = self.paginate(
-                self.apps_path, what="list the Access applications of %s" % self.scope)
-        return self._cache["applications"]
+        return self.list_once("applications", self.apps_path, "list the Access applications of %s" % self.scope)
 
     def applications_named(self, name):
         """The applications named exactly ``name``: a filtered query (``name``, ``exact``), compared again
@@ -125,10 +122,7 @@ class AccessClient(LoginMethodClient):
     # ---- reusable policies ---------------------------------------------------------------------
     def policies(self):
         """Every reusable policy of the account (all pages; the API has no name filter), read once per run."""
-        if "policies" not in self._cache:
-            self._cache["policies"] = self.paginate(
-                self.policies_path, what="list the reusable Access policies of %s" % self.scope)
-        return self._cache["policies"]
+        return self.list_once("policies", self.policies_path, "list the reusable Access policies of %s" % self.scope)
 
     def policy(self, policy_id):
         return self.read_or_none(self.policy_path(policy_id), what="read the Access policy %s in %s" % (policy_id, self.scope))

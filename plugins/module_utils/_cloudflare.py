@@ -20,6 +20,8 @@ __metaclass__ = type
 import os
 import re
 
+from collections import namedtuple
+
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 from urllib.parse import quote, urlsplit
 
@@ -403,6 +405,12 @@ class CloudflareClient(ApiClient):
             return "(not yet created: %s)" % ref
         raise LookupFailed(message)
 
+    def list_once(self, key, path, what):
+        """Every item of the list at ``path`` (all pages), read once per run and kept under ``key``."""
+        if key not in self._cache:
+            self._cache[key] = self.paginate(path, what=what)
+        return self._cache[key]
+
     def read_or_none(self, path, what):
         """The object at its detail ``path``, or None when Cloudflare does not know the id (404)."""
         status, result, _info = self.call("GET", path, ok_statuses=(404,), what=what)
@@ -427,7 +435,7 @@ class CloudflareClient(ApiClient):
             if found is None and unknown_id:
                 raise LookupFailed(unknown_id % (ident, self.scope))
             return found
-        return kind.find_named(self, name)
+        return self.unique(kind, name)
 
     def select(self, kind, ident=None, name=None):
         """What an info module shows: the object given by id or name (an empty list when there is none), else all."""
@@ -448,26 +456,13 @@ class CloudflareClient(ApiClient):
         return found["id"]
 
 
-class Kind:
-    """One kind of object of the scope, found by name or id in the same way as every other kind; the file of
-    the resource makes one (``LOGIN_METHODS`` in ``_login_method``, ``APPLICATIONS`` and ``POLICIES`` in ``_access``).
-
-    ``read(client, id)`` is the object of that id or None, ``named(client, name)`` the ones of that name,
-    ``every(client)`` all of them (read once per run), ``find_named(client, name)`` the one meant by a name (default:
-    ``client.unique``). ``plural``, ``where`` (the dashboard page), ``option`` (the option that picks one by id)
-    and ``describe(obj)`` word the message for several of one name; ``the`` names the kind in a sentence.
-    """
-
-    def __init__(self, the, plural, where, option, read, named, every, find_named=None, describe=None):
-        self.the = the
-        self.plural = plural
-        self.where = where
-        self.option = option
-        self.read = read
-        self.named = named
-        self.every = every
-        self.find_named = find_named or (lambda client, name: client.unique(self, name))
-        self.describe = describe or (lambda obj: str(obj.get("id")))
+# One kind of object of the scope, found by name or id in the same way as every other kind; the file of the
+# resource makes one (``LOGIN_METHODS`` in ``_login_method``, ``APPLICATIONS`` and ``POLICIES`` in ``_access``).
+# ``read(client, id)`` is the object of that id or None, ``named(client, name)`` the ones of that name,
+# ``every(client)`` all of them (read once per run). ``plural``, ``where`` (the dashboard page), ``option`` (the
+# option that picks one by id) and ``describe(obj)`` (None: the id) word the message for several of one name;
+# ``the`` names the kind in a sentence.
+Kind = namedtuple("Kind", "the plural where option read named every describe", defaults=(None,))
 
 
 def is_last_page(result, info, page, requested_per_page, seen_count):

@@ -60,10 +60,8 @@ class LoginMethodClient(CloudflareClient):
 
     def identity_providers(self):
         """Every login method of the scope (all pages), read once per run."""
-        if "identity_providers" not in self._cache:
-            self._cache["identity_providers"] = self.paginate(
-                self.idp_path, what="list the login methods (identity providers) of %s" % self.scope)
-        return self._cache["identity_providers"]
+        return self.list_once("identity_providers", self.idp_path,
+                              "list the login methods (identity providers) of %s" % self.scope)
 
     def listed_identity_providers(self):
         """The login methods as last listed in this run; None when nothing was listed."""
