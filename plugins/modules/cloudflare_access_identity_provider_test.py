@@ -322,7 +322,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cl
     clean_auth_domain,
     cloudflare_argument_spec,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._login_method import idp_test_url
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._login_method import LOGIN_METHODS, idp_test_url
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._scim_check import check_scim
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import (
     HAS_REQUESTS, REQUESTS_IMPORT_ERROR, concurrently, Redactor, validate_base_url,
@@ -428,7 +428,7 @@ class LoginMethodTest:
         if ident and isinstance(given, dict) and given.get("id") == ident and isinstance(given.get("config"), dict):
             idp = given  # just returned by the login method module: no second read
         else:
-            idp = self.cf.identity_provider(ident) if ident else self.cf.unique_identity_provider(name)
+            idp = self.cf.find_by_name_or_id(LOGIN_METHODS, ident, name)
         if idp is None:
             self.report.fail("login_method", "%s has no login method with %s" % (self.cf.scope, label))
             return False
