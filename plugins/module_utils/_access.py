@@ -7,10 +7,11 @@
 # at any time without notice. Do not import it from other collections.
 
 """Cloudflare Access applications and reusable policies: the client with their error hints,
-lookups (by name, by id; login methods and policies named or given by id), the friendly rule
-forms, the comparable forms and the bodies to send.
+lookups (by name, by id; policies named or given by id), the friendly rule forms, the comparable
+forms and the bodies to send.
 
-The connection, the envelope, pages and the scope come from ``_cloudflare``.
+The connection, the envelope, pages, the scope and finding by name or id come from ``_cloudflare``;
+the login methods (which rules and applications name) from ``_login_method``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -24,10 +25,8 @@ import re
 from urllib.parse import quote
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import LookupFailed, Refused
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import (
-    CODE_AUTH,
-    CloudflareClient,
-)
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import CODE_AUTH, Kind
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._login_method import LoginMethodClient
 
 APPS_PERMISSION = "Access: Apps and Policies"
 APP_TYPE = "self_hosted"
@@ -44,22 +43,13 @@ def rule_sets():
     return ("include", "exclude", "require")
 
 
-class AccessClient(CloudflareClient):
+class AccessClient(LoginMethodClient):
     """The Cloudflare client with the paths and the error hints of Access applications and policies.
 
     With ``predict_missing`` (check mode), a login method or policy named but not found stands in
     as ``(not yet created: <name>)`` with a warning: an earlier task of the same check-mode run
     would have created it, so failing here would not tell the truth.
     """
-
-    predict_missing = False
-
-    def _missing(self, what, ref, message):
-        if self.predict_missing:
-            self.warn("%s %r does not exist (yet); in check mode it is assumed to be created by an earlier task"
-                      % (what, ref))
-            return "(not yet created: %s)" % ref
-        raise LookupFailed(message)
 
     def hint_for(self, status, api_message, codes, method, path):
         text = (api_message or "").lower()
@@ -111,10 +101,7 @@ class AccessClient(CloudflareClient):
     # ---- applications --------------------------------------------------------------------------
     def applications(self):
         """Every Access application of the scope (all pages), read once per run."""
-        if "applications" not in self._cache:
-            self._cache["applications"] = self.paginate(
-                self.apps_path, what="list the Access applications of %s" % self.scope)
-        return self._cache["applications"]
+        return self.list_once("applications", self.apps_path, "list the Access applications of %s" % self.scope)
 
     def applications_named(self, name):
         """The applications named exactly ``name``: a filtered query (``name``, ``exact``), compared again
@@ -127,73 +114,40 @@ class AccessClient(CloudflareClient):
         return [app for app in found if isinstance(app, dict) and app.get("name") == name]
 
     def application(self, app_id):
-        status, result, _info = self.call("GET", self.app_path(app_id), ok_statuses=(404,),
-                                          what="read the Access application %s in %s" % (app_id, self.scope))
-        return None if status == 404 else result
+        return self.read_or_none(self.app_path(app_id), what="read the Access application %s in %s" % (app_id, self.scope))
 
     def unique_application(self, name):
-        found = self.applications_named(name)
-        if len(found) > 1:
-            raise LookupFailed(duplicates_message("Access applications", name, found, self.scope,
-                                                  "Zero Trust > Access > Applications", "application_id"))
-        return found[0] if found else None
+        return self.unique(APPLICATIONS, name)
 
     # ---- reusable policies ---------------------------------------------------------------------
     def policies(self):
         """Every reusable policy of the account (all pages; the API has no name filter), read once per run."""
-        if "policies" not in self._cache:
-            self._cache["policies"] = self.paginate(
-                self.policies_path, what="list the reusable Access policies of %s" % self.scope)
-        return self._cache["policies"]
+        return self.list_once("policies", self.policies_path, "list the reusable Access policies of %s" % self.scope)
 
     def policy(self, policy_id):
-        status, result, _info = self.call("GET", self.policy_path(policy_id), ok_statuses=(404,),
-                                          what="read the Access policy %s in %s" % (policy_id, self.scope))
-        return None if status == 404 else result
+        return self.read_or_none(self.policy_path(policy_id), what="read the Access policy %s in %s" % (policy_id, self.scope))
 
     def unique_policy(self, name):
-        found = [pol for pol in self.policies() if isinstance(pol, dict) and pol.get("name") == name]
-        if len(found) > 1:
-            raise LookupFailed(duplicates_message("reusable Access policies", name, found, self.scope,
-                                                  "Zero Trust > Access > Policies", "policy_id"))
-        return found[0] if found else None
+        return self.unique(POLICIES, name)
 
     def policy_id(self, ref):
         """The id of a policy given by name or id; ``LookupFailed`` when there is none or several."""
-        for pol in self.policies():
-            if isinstance(pol, dict) and pol.get("id") == ref:
-                return ref
-        found = self.unique_policy(ref)
-        if found is None:
-            return self._missing("The policy", ref, "No reusable Access policy in %s is named %r or has that id; create "
-                                 "it first (cloudflare_access_policy), or check the name" % (self.scope, ref))
-        return found["id"]
-
-    # ---- login methods -------------------------------------------------------------------------
-    def login_method_id(self, ref):
-        """The id of a login method given by name or id; ``LookupFailed`` when there is none or several."""
-        for idp in self.identity_providers():
-            if isinstance(idp, dict) and idp.get("id") == ref:
-                return ref
-        found = self.unique_identity_provider(ref)
-        if found is None:
-            names = ", ".join(sorted("%r" % idp.get("name") for idp in self.identity_providers() if isinstance(idp, dict)))
-            return self._missing("The login method", ref, "No login method in %s is named %r or has that id (there are: "
-                                 "%s); create it first (cloudflare_access_identity_provider), or check the name"
-                                 % (self.scope, ref, names or "none"))
-        return found["id"]
-
-    def login_method_name(self, idp_id):
-        for idp in self.identity_providers():
-            if isinstance(idp, dict) and idp.get("id") == idp_id:
-                return idp.get("name")
-        return None
+        return self.id_of(POLICIES, ref, lambda: "No reusable Access policy in %s is named %r or has that id; create "
+                          "it first (cloudflare_access_policy), or check the name" % (self.scope, ref))
 
 
-def duplicates_message(what, name, found, scope, where, option):
-    listed = ", ".join(str(obj.get("id")) for obj in found)
-    return ("%d %s in %s are named %r: %s. The module will not guess which one is meant: rename or delete the extra "
-            "ones in %s, or pick one with %s" % (len(found), what, scope, name, listed, where, option))
+APPLICATIONS = Kind(
+    "The Access application", "Access applications", "Zero Trust > Access > Applications", "application_id",
+    read=lambda client, ident: client.application(ident),
+    named=lambda client, name: client.applications_named(name),
+    every=lambda client: client.applications(),
+)
+POLICIES = Kind(
+    "The policy", "reusable Access policies", "Zero Trust > Access > Policies", "policy_id",
+    read=lambda client, ident: client.policy(ident),
+    named=lambda client, name: [pol for pol in client.policies() if isinstance(pol, dict) and pol.get("name") == name],
+    every=lambda client: client.policies(),
+)
 
 
 # ---- rules ----------------------------------------------------------------------------------------

@@ -115,27 +115,36 @@ class AuthentikClient(ApiClient):
     api_name = "authentik"
     url_option = "the url option (AUTHENTIK_URL; the role's cloudflare_access_authentik_url)"
 
-    def __init__(self, module):
+    def __init__(self, base_url, token, **kwargs):
+        """A client for authentik at ``base_url`` (checked already; with or without ``/api/v3``).
+
+        ``kwargs`` are those of ``ApiClient``: ``timeout``, ``validate_certs``, ``ca_path``, ``retries``, ``warn``.
+        """
+        base = base_url.rstrip("/")
+        if base.endswith(API_PREFIX):
+            base = base[: -len(API_PREFIX)]
+        self.root_url = base
+        super(AuthentikClient, self).__init__(base + API_PREFIX, {"Authorization": "Bearer %s" % token}, **kwargs)
+        self._cache = {}
+
+    @classmethod
+    def from_module(cls, module, prefix=""):
+        """The client for a module's connection options; fails the module on unusable options (before any request).
+
+        ``prefix`` ``"authentik_"`` reads ``authentik_url``, ``authentik_token``, ``authentik_validate_certs`` and
+        ``authentik_ca_path`` (a module of another API that also reads authentik); ``timeout`` and ``retries`` are
+        the module's own either way.
+        """
         if not HAS_REQUESTS:
             module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         params = module.params
         try:
-            base = validate_base_url(params["url"], "url (AUTHENTIK_URL)")
+            base = validate_base_url(params.get(prefix + "url"), "url (AUTHENTIK_URL)")
         except ValueError as exc:
             module.fail_json(msg=str(exc))
-        if base.endswith(API_PREFIX):
-            base = base[: -len(API_PREFIX)]
-        self.root_url = base
-        super(AuthentikClient, self).__init__(
-            base + API_PREFIX,
-            {"Authorization": "Bearer %s" % params["token"]},
-            timeout=params["timeout"],
-            validate_certs=params["validate_certs"],
-            ca_path=params.get("ca_path"),
-            retries=params["retries"],
-            warn=module.warn,
-        )
-        self._cache = {}
+        return cls(base, params.get(prefix + "token"), timeout=params["timeout"],
+                   validate_certs=params.get(prefix + "validate_certs", True), ca_path=params.get(prefix + "ca_path"),
+                   retries=params["retries"], warn=module.warn)
 
     # ---- errors ------------------------------------------------------------------------
     def parse_error(self, status, body):
@@ -407,26 +416,6 @@ class AuthentikClient(ApiClient):
     def application(self, slug):
         """The application ``slug`` via the detail endpoint (the list is cached per user), or None."""
         return self.get_or_none("/core/applications/%s/" % quote(slug, safe=""), what="look up application %r" % slug)
-
-
-class _PrefixedOptions:
-    """A module seen by ``AuthentikClient`` through options named ``authentik_url``, ``authentik_token``, ...
-
-    For a module of another API that also reads authentik (its own ``timeout`` and ``retries`` apply)."""
-
-    def __init__(self, module):
-        p = module.params
-        self.params = {"url": p.get("authentik_url"), "token": p.get("authentik_token"), "timeout": p["timeout"],
-                       "validate_certs": p.get("authentik_validate_certs", True), "ca_path": p.get("authentik_ca_path"),
-                       "retries": p["retries"]}
-        self.fail_json = module.fail_json
-        self.warn = module.warn
-
-
-def client_from_prefixed_options(module):
-    """An ``AuthentikClient`` from the options ``authentik_url``, ``authentik_token``, ``authentik_validate_certs``
-    and ``authentik_ca_path`` of a module of another API."""
-    return AuthentikClient(_PrefixedOptions(module))
 
 
 class _Failed:

@@ -6,17 +6,21 @@
 # This module is private to the idpbridge.authentik_cloudflare collection and may change
 # at any time without notice. Do not import it from other collections.
 
-"""Cloudflare resources: the client (auth, envelope, errors with hints, pages), the account or
-zone scope, the Access organization (team domain) and the Access identity providers
-("login methods"): lookups, the comparable form and the bodies to send."""
+"""The Cloudflare client: connection options, auth, the envelope, errors with hints, pages, the account or
+zone scope, the Access organization (team domain), and finding an object of one kind by name or id (the
+same for login methods, Access applications and reusable policies; each kind's own file says how it is read).
+
+The resources live in files named after them: login methods in ``_login_method``, Access applications and
+reusable policies in ``_access``."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import os
 import re
+
+from collections import namedtuple
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 from urllib.parse import quote, urlsplit
@@ -34,7 +38,6 @@ WRITE_PERMISSION = PERMISSION_GROUP + " Write"
 READ_PERMISSION = PERMISSION_GROUP + " Read"
 
 CALLBACK_PATH = "/cdn-cgi/access/callback"
-TEST_IDP_PATH = "/cdn-cgi/access/test-idp/"
 
 # Cloudflare account and zone ids are 32 hexadecimal characters.
 SCOPE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
@@ -51,16 +54,7 @@ CODE_VERIFY_BAD_TOKEN = 1000
 CODE_NO_ROUTE = (7000, 7003)
 CODE_NOT_FOUND = 12135
 
-IDP_TYPES = ("onetimepin", "azureAD", "saml", "centrify", "facebook", "github", "google-apps", "google",
-             "linkedin", "oidc", "okta", "onelogin", "pingone", "yandex", "cloudflare")
-# Types whose config holds config.client_secret (the SDK's config TypedDicts).
-SECRET_TYPES = frozenset(("azureAD", "centrify", "facebook", "github", "google-apps", "google", "linkedin",
-                          "oidc", "okta", "onelogin", "pingone", "yandex"))
-# Keys the API adds to config by itself; never compared and never sent back.
-SERVER_CONFIG_KEYS = frozenset(("redirect_url",))
-# Lists whose order means nothing; compared sorted.
-ORDER_FREE_CONFIG_KEYS = frozenset(("scopes", "claims"))
-SCIM_WRITABLE_KEYS = ("enabled", "user_deprovision", "seat_deprovision", "identity_update_behavior")
+# Keys of a returned object that hold a secret (a login method's client secret, its SCIM secret).
 SECRET_KEYS = frozenset(("client_secret", "secret"))
 
 
@@ -385,7 +379,7 @@ class CloudflareClient(ApiClient):
         """
         if "organization" in self._cache:
             return clean_auth_domain(self._cache["organization"].get("auth_domain"))
-        for obj in list(objects) + list(self._cache.get("identity_providers") or []):
+        for obj in objects:
             domain = auth_domain_from_identity_provider(obj)
             if domain:
                 return domain
@@ -398,57 +392,77 @@ class CloudflareClient(ApiClient):
                       % (self.scope, exc))
             return None
 
-    # ---- identity providers ----------------------------------------------------------------------
-    @property
-    def idp_path(self):
-        return self.scope.path + "/access/identity_providers"
+    # ---- one object of a kind, by name or id ---------------------------------------------------
+    # With ``predict_missing`` (check mode), an object named but not found stands in as
+    # ``(not yet created: <name>)`` with a warning: an earlier task of the same check-mode run would have
+    # created it, so failing here would not tell the truth.
+    predict_missing = False
 
-    def idp_item_path(self, idp_id):
-        return "%s/%s" % (self.idp_path, quote(str(idp_id), safe=""))
+    def _missing(self, what, ref, message):
+        if self.predict_missing:
+            self.warn("%s %r does not exist (yet); in check mode it is assumed to be created by an earlier task"
+                      % (what, ref))
+            return "(not yet created: %s)" % ref
+        raise LookupFailed(message)
 
-    def identity_providers(self):
-        """Every login method of the scope (all pages), read once per run."""
-        if "identity_providers" not in self._cache:
-            self._cache["identity_providers"] = self.paginate(
-                self.idp_path, what="list the login methods (identity providers) of %s" % self.scope)
-        return self._cache["identity_providers"]
+    def list_once(self, key, path, what):
+        """Every item of the list at ``path`` (all pages), read once per run and kept under ``key``."""
+        if key not in self._cache:
+            self._cache[key] = self.paginate(path, what=what)
+        return self._cache[key]
 
-    def listed_identity_providers(self):
-        """The login methods as last listed in this run; None when nothing was listed."""
-        return self._cache.get("identity_providers")
+    def read_or_none(self, path, what):
+        """The object at its detail ``path``, or None when Cloudflare does not know the id (404)."""
+        status, result, _info = self.call("GET", path, ok_statuses=(404,), what=what)
+        return None if status == 404 else result
 
-    def forget_identity_providers(self):
-        """Read the list afresh next time (after a create, to see what other runs made meanwhile)."""
-        self._cache.pop("identity_providers", None)
-
-    def identity_providers_named(self, name):
-        return [idp for idp in self.identity_providers() if isinstance(idp, dict) and idp.get("name") == name]
-
-    def identity_provider(self, idp_id):
-        """One login method by id, or None when Cloudflare does not know the id."""
-        status, result, _info = self.call("GET", self.idp_item_path(idp_id), ok_statuses=(404,),
-                                          what="read the login method %s in %s" % (idp_id, self.scope))
-        if status == 404:
-            return None
-        return result
-
-    def identity_provider_by_known_id(self, name, known_ids):
-        """The login method by the id ``known_ids`` gives for ``name`` (one GET, no listing), when it still has
-        that name; else None."""
-        hint = (known_ids or {}).get(name)
-        if not hint or not isinstance(hint, str):
-            return None
-        found = self.identity_provider(hint)
-        if found is not None and found.get("name") == name:
-            return found
-        return None
-
-    def unique_identity_provider(self, name):
-        """The one login method named ``name``, None when there is none; ``LookupFailed`` when several."""
-        found = self.identity_providers_named(name)
+    def unique(self, kind, name):
+        """The one object of ``kind`` named ``name``, None when there is none; ``LookupFailed`` when several."""
+        found = kind.named(self, name)
         if len(found) > 1:
-            raise LookupFailed(duplicate_message(name, found, self.scope))
+            raise LookupFailed(duplicates_message(kind.plural, name, found, self.scope, kind.where, kind.option,
+                                                  kind.describe))
         return found[0] if found else None
+
+    def find_by_name_or_id(self, kind, ident=None, name=None, unknown_id=None):
+        """The object of ``kind`` given by id (one GET of its detail path) or else by name; None when there is none.
+
+        ``unknown_id``: the message of the ``LookupFailed`` raised when Cloudflare does not know the id, with ``%s``
+        for the id and for the scope (None: no error, None is returned).
+        """
+        if ident:
+            found = kind.read(self, ident)
+            if found is None and unknown_id:
+                raise LookupFailed(unknown_id % (ident, self.scope))
+            return found
+        return self.unique(kind, name)
+
+    def select(self, kind, ident=None, name=None):
+        """What an info module shows: the object given by id or name (an empty list when there is none), else all."""
+        if ident or name is not None:
+            found = self.find_by_name_or_id(kind, ident, name)
+            return [found] if found is not None else []
+        return kind.every(self)
+
+    def id_of(self, kind, ref, missing):
+        """The id of an object of ``kind`` given by name or id: ``ref`` itself when an object has that id, else the
+        id of the one named ``ref``. None of either: ``LookupFailed(missing())`` (with ``predict_missing``, a stand-in)."""
+        for obj in kind.every(self):
+            if isinstance(obj, dict) and obj.get("id") == ref:
+                return ref
+        found = self.unique(kind, ref)
+        if found is None:
+            return self._missing(kind.the, ref, missing())
+        return found["id"]
+
+
+# One kind of object of the scope, found by name or id in the same way as every other kind; the file of the
+# resource makes one (``LOGIN_METHODS`` in ``_login_method``, ``APPLICATIONS`` and ``POLICIES`` in ``_access``).
+# ``read(client, id)`` is the object of that id or None, ``named(client, name)`` the ones of that name,
+# ``every(client)`` all of them (read once per run). ``plural``, ``where`` (the dashboard page), ``option`` (the
+# option that picks one by id) and ``describe(obj)`` (None: the id) word the message for several of one name;
+# ``the`` names the kind in a sentence.
+Kind = namedtuple("Kind", "the plural where option read named every describe", defaults=(None,))
 
 
 def is_last_page(result, info, page, requested_per_page, seen_count):
@@ -476,11 +490,12 @@ def is_last_page(result, info, page, requested_per_page, seen_count):
     return False
 
 
-def duplicate_message(name, found, scope):
-    listed = ", ".join("%s (%s)" % (idp.get("id"), idp.get("type")) for idp in found)
-    return ("%d login methods in %s are named %r: %s. The module will not guess which one is meant: rename or delete "
-            "the extra ones in Zero Trust > Settings > Authentication, or pick one with identity_provider_id"
-            % (len(found), scope, name, listed))
+def duplicates_message(what, name, found, scope, where, option, describe=None):
+    """The message for several objects of one name: ``what`` (plural), the ids (``describe`` each), where to fix it."""
+    describe = describe or (lambda obj: str(obj.get("id")))
+    listed = ", ".join(describe(obj) for obj in found)
+    return ("%d %s in %s are named %r: %s. The module will not guess which one is meant: rename or delete the extra "
+            "ones in %s, or pick one with %s" % (len(found), what, scope, name, listed, where, option))
 
 
 # ---- URLs -------------------------------------------------------------------------------------
@@ -498,10 +513,6 @@ def callback_url(auth_domain):
     return "https://%s%s" % (auth_domain, CALLBACK_PATH)
 
 
-def idp_test_url(auth_domain, idp_id):
-    return "https://%s%s%s" % (auth_domain, TEST_IDP_PATH, quote(str(idp_id), safe=""))
-
-
 def auth_domain_from_identity_provider(obj):
     """The team domain from ``config.redirect_url`` (``https://<domain>/cdn-cgi/access/callback``), or None."""
     if not isinstance(obj, dict):
@@ -511,73 +522,3 @@ def auth_domain_from_identity_provider(obj):
         return None
     match = re.match(r"^https://([A-Za-z0-9.-]+)%s/?$" % re.escape(CALLBACK_PATH), url.strip())
     return match.group(1) if match else None
-
-
-# ---- login methods: comparable form, presentation, bodies -------------------------------------------
-def normalize_config(config):
-    """The comparable form of a config dict: no secret, no server-made keys, order-free lists sorted.
-
-    The secret is dropped whatever the server sent in its place (nothing, null or ``****``): it
-    can never be compared, so it never causes a change by itself.
-    """
-    out = {}
-    for key, value in (config or {}).items():
-        if key in SERVER_CONFIG_KEYS or key == "client_secret":
-            continue
-        if key in ORDER_FREE_CONFIG_KEYS and isinstance(value, list):
-            value = sorted(set(value), key=str)
-        out[key] = copy.deepcopy(value)
-    return out
-
-
-def writable_scim(scim):
-    return dict((k, scim[k]) for k in SCIM_WRITABLE_KEYS if isinstance(scim, dict) and k in scim)
-
-
-def normalize_identity_provider(obj):
-    """The comparable form of a login method: name, type, config (see above) and the writable SCIM keys."""
-    out = {"name": obj.get("name"), "type": obj.get("type"), "config": normalize_config(obj.get("config"))}
-    if isinstance(obj.get("scim_config"), dict):
-        out["scim_config"] = writable_scim(obj["scim_config"])
-    return out
-
-
-def present_identity_provider(obj):
-    """A login method as modules return it: the client secret left out entirely."""
-    out = copy.deepcopy(obj) if isinstance(obj, dict) else {}
-    if isinstance(out.get("config"), dict):
-        out["config"].pop("client_secret", None)
-    return out
-
-
-def put_body(current, desired, secret):
-    """The full replacement (PUT) body: the current config and SCIM settings with the wanted keys
-    on top, the secret always included when given (Cloudflare never returns it, so it cannot be
-    carried over), server-made keys and unknown (null or masked) secrets left out."""
-    config = {}
-    if desired.get("type") == current.get("type"):
-        for key, value in (current.get("config") or {}).items():
-            if key in SERVER_CONFIG_KEYS or key == "client_secret" or value is None:
-                continue
-            config[key] = copy.deepcopy(value)
-    config.update(copy.deepcopy(desired.get("config") or {}))
-    config.pop("client_secret", None)
-    if secret:
-        config["client_secret"] = secret
-    body = {"name": desired.get("name") or current.get("name"), "type": desired.get("type") or current.get("type"),
-            "config": config}
-    scim = writable_scim(current.get("scim_config"))
-    scim.update(desired.get("scim_config") or {})
-    if scim:
-        body["scim_config"] = scim
-    return body
-
-
-def create_body(desired, secret):
-    body = {"name": desired["name"], "type": desired["type"], "config": copy.deepcopy(desired.get("config") or {})}
-    body["config"].pop("client_secret", None)
-    if secret:
-        body["config"]["client_secret"] = secret
-    if desired.get("scim_config"):
-        body["scim_config"] = dict(desired["scim_config"])
-    return body

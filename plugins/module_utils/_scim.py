@@ -7,8 +7,8 @@
 # at any time without notice. Do not import it from other collections.
 
 """SCIM provisioning: authentik's outgoing SCIM provider (fields per release, its mappings, starting a
-full sync and judging whether it finished from the tasks) and the SCIM side of a Cloudflare login method
-(its SCIM base URL and the refresh of its SCIM secret).
+full sync and judging whether it finished from the tasks). The SCIM side of a Cloudflare login method (its
+SCIM base URL, secret and refresh) is in ``_login_method``.
 
 Per-release facts, from the ``SCIMProviderRequest``/``SCIMProvider`` models of each authentik-client
 release: ``token`` is required up to 2025.8 and may be blank from 2025.10; GET returns it up to
@@ -322,64 +322,3 @@ def backchannel_pks(client, names, check_mode, warn):
             raise LookupFailed("No authentik SCIM provider is named %r; create it first (authentik_provider_scim)" % name)
         pks.append(found["pk"])
     return sorted(pks, key=str)
-
-
-# ---- Cloudflare: the SCIM side of a login method -------------------------------------------------------
-def scim_base_url(idp, team_domain):
-    """The URL a SCIM client pushes to: the API's ``scim_config.scim_base_url`` when it gives one, else
-    ``https://<team domain>/populations/<login method id>/scim/v2``."""
-    scim = (idp or {}).get("scim_config") or {}
-    if scim.get("scim_base_url"):
-        return scim["scim_base_url"]
-    if team_domain and (idp or {}).get("id"):
-        return "https://%s/populations/%s/scim/v2" % (team_domain, idp["id"])
-    return None
-
-
-def fresh_scim_secret(obj):
-    """The SCIM secret in a create, update or refresh answer (shown only there), else None."""
-    secret = ((obj or {}).get("scim_config") or {}).get("secret")
-    if not secret or "*" in str(secret):
-        return None
-    return secret
-
-
-def refresh_scim_secret(client, idp_id, label):
-    """Cloudflare's refresh call: a new SCIM secret (the old one stops working). Returns the login method."""
-    return client.result("POST", client.idp_item_path(idp_id) + "/refresh_scim_secret", body=None,
-                         what="refresh the SCIM secret of %s" % label)
-
-
-SCIM_FLAT_OPTIONS = (("scim_enabled", "enabled"), ("scim_user_deprovision", "user_deprovision"),
-                     ("scim_seat_deprovision", "seat_deprovision"),
-                     ("scim_identity_update_behavior", "identity_update_behavior"))
-NO_LOG_FOR_SCIM_SECRET = (
-    "This run makes Cloudflare hand out the login method's SCIM secret (SCIM is switched on, or scim_rotate_secret is "
-    "set), and the module returns it as scim_secret so it can be passed on; the task must therefore set no_log: true. "
-    "Add it to the task (nothing was changed)")
-
-
-def merge_scim_options(params):
-    """Fold the flat ``scim_*`` options into ``scim_config``; ValueError when both forms are used or
-    seat deprovisioning is asked without user deprovisioning."""
-    flat = dict((key, params.get(option)) for option, key in SCIM_FLAT_OPTIONS if params.get(option) is not None)
-    if flat and params.get("scim_config") is not None:
-        raise ValueError("Set SCIM either with scim_config or with the scim_* options, not both")
-    if flat:
-        params["scim_config"] = dict((key, flat.get(key)) for _option, key in SCIM_FLAT_OPTIONS)
-    scim = params.get("scim_config") or {}
-    if scim.get("seat_deprovision") and scim.get("user_deprovision") is False:
-        raise ValueError("scim_seat_deprovision needs scim_user_deprovision: Cloudflare frees a seat only for a "
-                         "deprovisioned user")
-    if params.get("scim_rotate_secret") and params.get("state") == "absent":
-        raise ValueError("scim_rotate_secret applies to state present only")
-
-
-def scim_secret_coming(current, desired, rotate):
-    """Whether this run makes Cloudflare show a SCIM secret: SCIM switched on (first time, or again) or a refresh."""
-    if rotate:
-        return True
-    want = (desired or {}).get("scim_config") or {}
-    if not want.get("enabled"):
-        return False
-    return not (((current or {}).get("scim_config") or {}).get("enabled"))

@@ -29,10 +29,10 @@ from urllib.parse import quote, urlsplit
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import (
     callback_url,
     clean_auth_domain,
-    idp_test_url,
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import concurrently
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._login_method import LOGIN_METHODS, idp_test_url
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._jose import ACCEPTED_ALGS, signing_keys
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._signin import HttpFailure
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._verify_report import PASSED
@@ -69,7 +69,7 @@ class ConfigChecks:
         if ident and isinstance(given, dict) and given.get("id") == ident and isinstance(given.get("config"), dict):
             idp = given  # just returned by the login method module: no second read
         else:
-            idp = self.cf.identity_provider(ident) if ident else self.cf.unique_identity_provider(name)
+            idp = self.cf.find_by_name_or_id(LOGIN_METHODS, ident, name)
         if idp is None:
             self.report.fail("login_method", "%s has no login method with %s" % (self.cf.scope, label))
             return False

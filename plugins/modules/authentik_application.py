@@ -510,7 +510,7 @@ def main():
         check_options(module.params)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    client = AuthentikClient(module)
+    client = AuthentikClient.from_module(module)
     run(module, lambda: Application(module, client))
 
 

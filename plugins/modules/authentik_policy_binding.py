@@ -462,7 +462,7 @@ def main():
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     single = p["bindings"] is None
-    client = AuthentikClient(module)
+    client = AuthentikClient.from_module(module)
     try:
         application = client.application(p["application"])
         if application is None:

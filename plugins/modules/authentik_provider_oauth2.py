@@ -627,7 +627,7 @@ def main():
         check_credentials(p)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    client = AuthentikClient(module)
+    client = AuthentikClient.from_module(module)
 
     def secret_changed(resource, result):
         return {"secret_changed": bool(result["changed"] and p["state"] == "present"

@@ -185,7 +185,7 @@ def main():
             validate_base_url(p["public_url"], "public_url")
         except ValueError as exc:
             module.fail_json(msg=str(exc))
-    client = AuthentikClient(module)
+    client = AuthentikClient.from_module(module)
     public = p.get("public_url") or client.root_url
     try:
         if p.get("name") is not None:

@@ -205,7 +205,7 @@ def main():
             validate_base_url(p["scim_url"], "scim_url")
         except ValueError as exc:
             module.fail_json(msg=str(exc))
-    client = AuthentikClient(module)
+    client = AuthentikClient.from_module(module)
     if p.get("scim_token"):
         client.redact.add(p["scim_token"])
     try:

@@ -131,7 +131,7 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
-    client = AuthentikClient(module)
+    client = AuthentikClient.from_module(module)
     try:
         provider = scim_provider_by_name(client, p["name"])
         if provider is None:

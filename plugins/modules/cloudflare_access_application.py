@@ -158,9 +158,10 @@ changes:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import LookupFailed, Refused
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import Refused
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access import (
     APP_TYPE,
+    APPLICATIONS,
     AccessClient,
     application_body,
     check_carriable_application,
@@ -170,6 +171,8 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._ac
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import SAFE_ID, cloudflare_argument_spec
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import ManagedObject, run
+
+UNKNOWN_ID = "No Access application has the id %s in %s; leave application_id out to create one by name"
 
 
 class Application(ManagedObject):
@@ -188,13 +191,8 @@ class Application(ManagedObject):
 
     def find(self):
         p = self.params
-        if p.get("application_id"):
-            found = self.client.application(p["application_id"])
-            if found is None and p["state"] == "present":
-                raise LookupFailed("No Access application has the id %s in %s; leave application_id out to create one "
-                                   "by name" % (p["application_id"], self.client.scope))
-        else:
-            found = self.client.unique_application(p["name"])
+        found = self.client.find_by_name_or_id(APPLICATIONS, p.get("application_id"), p.get("name"),
+                                               unknown_id=UNKNOWN_ID if p["state"] == "present" else None)
         if found is not None:
             self._found_name = found.get("name")
         return found

@@ -216,7 +216,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._er
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access import AccessClient
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access_set_input import check_entries
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access_set_apply import Reconciler
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import client_from_prefixed_options
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import AuthentikClient
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import cloudflare_argument_spec
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import fail
 
@@ -258,7 +258,7 @@ def main():
     client = AccessClient.from_module(module)
     authentik = None
     if p.get("authentik_url") and p.get("authentik_token"):
-        authentik = client_from_prefixed_options(module)
+        authentik = AuthentikClient.from_module(module, prefix="authentik_")
     try:
         result = Reconciler(module, client, entries, authentik).run()
     except (ApiError, LookupFailed, Refused) as exc:

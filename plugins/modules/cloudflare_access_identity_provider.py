@@ -384,45 +384,42 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed, Refused
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import (
-    IDP_TYPES,
     SAFE_ID,
     SECRET_KEYS,
-    SECRET_TYPES,
-    CloudflareClient,
-    callback_url,
     check_url,
     cloudflare_argument_spec,
-    create_body,
-    idp_test_url,
-    normalize_config,
-    normalize_identity_provider,
-    present_identity_provider,
-    put_body,
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
     ManagedObject, differences, run,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import client_from_prefixed_options
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._scim import (
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import AuthentikClient
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._login_method import (
+    IDP_TYPES,
+    LOGIN_METHODS,
     NO_LOG_FOR_SCIM_SECRET,
+    OIDC_OPTIONS,
+    OIDC_REQUIRED,
+    OIDC_URLS,
+    SECRET_TYPES,
+    LoginMethodClient,
+    config_options,
+    create_body,
     fresh_scim_secret,
+    login_method_ids,
     merge_scim_options,
-    refresh_scim_secret,
-    scim_base_url,
+    missing_for_create,
+    normalize_identity_provider,
+    present_identity_provider,
+    put_body,
+    scim_result,
     scim_secret_coming,
+    secret_goes_out,
+    team_urls,
+    wanted_config,
 )
 
-OIDC_OPTIONS = ("auth_url", "token_url", "certs_url", "scopes", "claims", "email_claim_name", "pkce_enabled")
-OIDC_URLS = ("auth_url", "token_url", "certs_url")
-OIDC_REQUIRED = ("client_id", "client_secret", "auth_url", "token_url", "certs_url")
-DEFAULT_SCOPES = ["openid", "email", "profile"]
-
-
-def config_options(idp_type):
-    """The options that map to ``config`` keys for ``idp_type`` (the secret is handled apart)."""
-    if idp_type not in SECRET_TYPES:
-        return ()
-    return ("client_id",) + (OIDC_OPTIONS if idp_type == "oidc" else ())
+UNKNOWN_ID = ("No login method has the id %s in %s; Cloudflare picks the id of a new login method, so leave "
+              "identity_provider_id out to create one by name")
 
 
 def check_params(params):
@@ -471,35 +468,6 @@ def check_params(params):
                              "AUTHENTIK_TOKEN)" % " and ".join(missing))
 
 
-def wanted_config(params, creating, normalized=True):
-    """The config keys the user set, without the secret (plus default scopes on create).
-
-    ``normalized`` gives the comparable form (lists sorted); otherwise the keys as given, which
-    is what a write sends.
-    """
-    config = dict(params.get("config") or {})
-    for key in config_options(params["type"]):
-        if params.get(key) is not None:
-            config[key] = params[key]
-    if params["type"] == "oidc" and creating and "scopes" not in config:
-        config["scopes"] = list(DEFAULT_SCOPES)
-    config.pop("client_secret", None)
-    return normalize_config(config) if normalized else config
-
-
-def missing_for_create(params, config):
-    """The options an oidc login method needs on create that were not given."""
-    if params["type"] != "oidc":
-        return []
-    have = dict(config, client_secret=params.get("client_secret"))
-    return [key for key in OIDC_REQUIRED if not have.get(key)]
-
-
-def secret_goes_out(params, creating):
-    """Whether this run sends the secret even if no other setting differs (and so reports a change)."""
-    return bool(params.get("client_secret")) and (creating or params["update_secret"] == "always")
-
-
 class IdentityProvider(ManagedObject):
     kind = "login method"
     result_key = "identity_provider"
@@ -522,16 +490,12 @@ class IdentityProvider(ManagedObject):
 
     def find(self):
         p = self.params
-        if p.get("identity_provider_id"):
-            found = self.client.identity_provider(p["identity_provider_id"])
-            if found is None and p["state"] == "present":
-                raise LookupFailed("No login method has the id %s in %s; Cloudflare picks the id of a new login method, "
-                                   "so leave identity_provider_id out to create one by name"
-                                   % (p["identity_provider_id"], self.client.scope))
-        else:
+        found = None
+        if not p.get("identity_provider_id"):
             found = self.client.identity_provider_by_known_id(p["name"], p.get("known_ids"))
-            if found is None:
-                found = self.client.unique_identity_provider(p["name"])
+        if found is None:
+            found = self.client.find_by_name_or_id(LOGIN_METHODS, p.get("identity_provider_id"), p.get("name"),
+                                                   unknown_id=UNKNOWN_ID if p["state"] == "present" else None)
         if found is not None:
             self._found_name = found.get("name")
         return found
@@ -615,13 +579,10 @@ class IdentityProvider(ManagedObject):
         the others (every interleaving ends with one: a run that saw only its own is settled by the other)."""
         if self.params.get("identity_provider_id") or not created.get("id"):
             return created
-        self.client.forget_identity_providers()
-        same = [idp for idp in self.client.identity_providers_named(created.get("name") or self.params["name"])
-                if idp.get("type") == created.get("type") and idp.get("id")]
-        if len(same) < 2:
+        copies = self.client.copies_after_create(created, self.params["name"])
+        if copies is None:
             return created
-        keep = sorted(same, key=lambda idp: str(idp["id"]))[0]
-        others = [idp for idp in same if idp["id"] != keep["id"]]
+        keep, others = copies
         self.module.warn("Another run created a login method named %r at the same time; keeping one (id %s) and "
                          "deleting the copies (%s)" % (keep.get("name"), keep["id"], ", ".join(str(o["id"]) for o in others)))
         for other in others:
@@ -665,62 +626,6 @@ class IdentityProvider(ManagedObject):
         if self.recreating and self.module.check_mode:
             ident = None
         return {"id": ident}
-
-
-def team_urls(client, resource, result):
-    """``callback_url`` and ``test_url`` for the result, when the team domain can be known."""
-    if resource.params["state"] == "absent":
-        return {}
-    domain = client.team_domain([resource.end] if resource.end else [])
-    if not domain:
-        return {}
-    out = {"callback_url": callback_url(domain)}
-    if result.get("id"):
-        out["test_url"] = idp_test_url(domain, result["id"])
-    return out
-
-
-def scim_result(module, client, resource, result):
-    """The SCIM part of the result: a refresh of the SCIM secret when asked, ``scim_base_url`` and, only in the
-    run where Cloudflare showed it, ``scim_secret`` (the task runs with no_log, see ``desired``)."""
-    p = module.params
-    out = {}
-    if p["state"] == "absent" or not result.get("id"):
-        return out
-    end = resource.end or {}
-    if p.get("scim_rotate_secret"):
-        out["changed"] = True
-        out["msg"] = result["msg"] + ("; the SCIM secret would be refreshed" if module.check_mode else
-                                      "; SCIM secret refreshed")
-        if not module.check_mode:
-            answer = refresh_scim_secret(client, result["id"], resource.label())
-            resource.keep_scim_secret(answer)
-            if isinstance(answer, dict):
-                end = answer
-    scim = end.get("scim_config") or {}
-    out["scim_enabled"] = bool(scim.get("enabled"))
-    if scim.get("enabled") or (module.check_mode and (p.get("scim_config") or {}).get("enabled")):
-        out["scim_base_url"] = scim_base_url(end, client.team_domain([end]))
-    if resource.scim_secret:
-        out["scim_secret"] = resource.scim_secret
-    return out
-
-
-def login_method_ids(client, params, result):
-    """Name -> id of the login methods this run listed (unique names only) and of this one after the run."""
-    ids = {}
-    seen = client.listed_identity_providers() or []
-    for idp in seen:
-        if isinstance(idp, dict) and idp.get("name") and idp.get("id"):
-            ids[idp["name"]] = None if idp["name"] in ids else idp["id"]
-    ids = dict((name, ident) for name, ident in ids.items() if ident)
-    end = result.get("identity_provider") or {}
-    name = end.get("name") or params.get("name")
-    if end.get("id") and name:
-        ids[name] = end["id"]
-    elif name and params.get("state") == "absent":
-        ids.pop(name, None)
-    return ids
 
 
 def argument_spec():
@@ -768,7 +673,7 @@ def secret_reader(module, redact):
     name = module.params["client_secret_from_provider"]
 
     def read():
-        authentik = client_from_prefixed_options(module)
+        authentik = AuthentikClient.from_module(module, prefix="authentik_")
         provider = authentik.provider_by_name(name)
         if provider is None:
             if module.check_mode:
@@ -797,7 +702,7 @@ def main():
         merge_scim_options(module.params)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    client = CloudflareClient.from_module(module)
+    client = LoginMethodClient.from_module(module)
     if module.params.get("client_secret"):
         client.redact.add(module.params["client_secret"])
     reader = secret_reader(module, client.redact) if module.params.get("client_secret_from_provider") else None

@@ -113,9 +113,12 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._er
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import (
     SAFE_ID,
     SECRET_KEYS,
-    CloudflareClient,
     callback_url,
     cloudflare_argument_spec,
+)
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._login_method import (
+    LOGIN_METHODS,
+    LoginMethodClient,
     idp_test_url,
     present_identity_provider,
 )
@@ -130,14 +133,7 @@ def gather(client, params):
     """The result of the module (without ``changed``)."""
     ident = params.get("identity_provider_id")
     name = params.get("name")
-    if ident:
-        found = client.identity_provider(ident)
-        items = [found] if found is not None else []
-    elif name is not None:
-        found = client.unique_identity_provider(name)
-        items = [found] if found is not None else []
-    else:
-        items = client.identity_providers()
+    items = client.select(LOGIN_METHODS, ident, name)
     result = {"identity_providers": [shown(item) for item in items]}
     domain = client.team_domain(items)
     if domain:
@@ -159,7 +155,7 @@ def main():
     ident = module.params.get("identity_provider_id")
     if ident is not None and not SAFE_ID.match(ident):
         module.fail_json(msg="identity_provider_id must be a login method id (a UUID), got %r" % ident)
-    client = CloudflareClient.from_module(module)
+    client = LoginMethodClient.from_module(module)
     try:
         result = gather(client, module.params)
     except (ApiError, LookupFailed) as exc:

@@ -321,18 +321,6 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._si
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._verify import run_test
 
 
-class _AuthentikParams:
-    """What ``AuthentikClient`` reads from a module, under this module's option names."""
-
-    def __init__(self, module):
-        p = module.params
-        self.params = {"url": p["authentik_url"], "token": p["authentik_token"], "timeout": p["timeout"],
-                       "validate_certs": p["authentik_validate_certs"], "ca_path": p["authentik_ca_path"],
-                       "retries": p["retries"]}
-        self.fail_json = module.fail_json
-        self.warn = module.warn
-
-
 def main():
     spec = cloudflare_argument_spec(zone=True)
     spec.update(
@@ -371,7 +359,7 @@ def main():
         except ValueError as exc:
             module.fail_json(msg=str(exc))
     cloudflare = AccessClient.from_module(module)
-    authentik = AuthentikClient(_AuthentikParams(module))
+    authentik = AuthentikClient.from_module(module, prefix="authentik_")
     redact = Redactor()
     for value in (p.get("client_secret"), p.get("test_password"), p.get("authentik_token")):
         redact.add(value)

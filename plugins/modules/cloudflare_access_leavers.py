@@ -124,7 +124,7 @@ msg:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import client_from_prefixed_options
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import AuthentikClient
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import cloudflare_argument_spec
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import fail
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._people import people_argument_spec
@@ -146,7 +146,7 @@ def main():
     spec.update(remove_seats=dict(type="bool", default=False))
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     cloudflare = PeopleClient.from_module(module)
-    authentik = client_from_prefixed_options(module)
+    authentik = AuthentikClient.from_module(module, prefix="authentik_")
     people = People(cloudflare, authentik, module.params["login_method"])
     revoked = []
     try:

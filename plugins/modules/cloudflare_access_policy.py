@@ -130,9 +130,10 @@ changes:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import LookupFailed, Refused
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import Refused
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access import (
     DECISIONS,
+    POLICIES,
     AccessClient,
     build_rules,
     check_duration,
@@ -144,6 +145,8 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._ac
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access_options import rule_set_spec
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import SAFE_ID, cloudflare_argument_spec
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import ManagedObject, run
+
+UNKNOWN_ID = "No reusable Access policy has the id %s in %s; leave policy_id out to create one by name"
 
 
 class Policy(ManagedObject):
@@ -162,13 +165,8 @@ class Policy(ManagedObject):
 
     def find(self):
         p = self.params
-        if p.get("policy_id"):
-            found = self.client.policy(p["policy_id"])
-            if found is None and p["state"] == "present":
-                raise LookupFailed("No reusable Access policy has the id %s in %s; leave policy_id out to create one by "
-                                   "name" % (p["policy_id"], self.client.scope))
-        else:
-            found = self.client.unique_policy(p["name"])
+        found = self.client.find_by_name_or_id(POLICIES, p.get("policy_id"), p.get("name"),
+                                               unknown_id=UNKNOWN_ID if p["state"] == "present" else None)
         if found is not None:
             self._found_name = found.get("name")
         return found

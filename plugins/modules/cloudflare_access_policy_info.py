@@ -74,21 +74,14 @@ id:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access import AccessClient
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access import POLICIES, AccessClient
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import SAFE_ID, cloudflare_argument_spec
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import fail
 
 
 def gather(client, params):
     ident, name = params.get("policy_id"), params.get("name")
-    if ident:
-        found = client.policy(ident)
-        items = [found] if found is not None else []
-    elif name is not None:
-        found = client.unique_policy(name)
-        items = [found] if found is not None else []
-    else:
-        items = client.policies()
+    items = client.select(POLICIES, ident, name)
     result = {"policies": items}
     if ident or name is not None:
         one = items[0] if items else None

@@ -162,7 +162,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import client_from_prefixed_options
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import AuthentikClient
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import cloudflare_argument_spec
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import fail
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._people import iso, people_argument_spec
@@ -213,7 +213,8 @@ def main():
     extension = os.path.splitext(p["dest"] or "")[1].lower()
     if p["dest"] and extension not in RENDERERS:
         module.fail_json(msg="dest must end in .json, .md or .csv, which picks the format (option dest), got %r" % p["dest"])
-    people = People(PeopleClient.from_module(module), client_from_prefixed_options(module), p["login_method"])
+    people = People(PeopleClient.from_module(module), AuthentikClient.from_module(module, prefix="authentik_"),
+                    p["login_method"])
     try:
         missing = [] if module.check_mode else None
         data = people.review_inputs(p["since"], p.get("applications"), p.get("identity_provider"), missing,

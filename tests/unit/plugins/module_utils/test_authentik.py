@@ -29,7 +29,7 @@ class FakeModule:
 
 @pytest.fixture
 def client():
-    return AuthentikClient(FakeModule())
+    return AuthentikClient.from_module(FakeModule())
 
 
 # ---- errors -------------------------------------------------------------------------------------------
@@ -82,7 +82,7 @@ def test_hints(client, status, message, expected):
 # ---- client set-up ------------------------------------------------------------------------------------
 
 def test_client_strips_the_api_prefix_and_masks_the_token():
-    client = AuthentikClient(FakeModule())
+    client = AuthentikClient.from_module(FakeModule())
     assert client.root_url == "https://auth.example.com"
     assert client.base_url == "https://auth.example.com/api/v3"
     assert client.redact("Bearer t0ken-value-123456") == "********"
@@ -90,7 +90,7 @@ def test_client_strips_the_api_prefix_and_masks_the_token():
 
 def test_client_rejects_a_bad_url():
     with pytest.raises(AssertionError) as info:
-        AuthentikClient(FakeModule(url="auth.example.com"))
+        AuthentikClient.from_module(FakeModule(url="auth.example.com"))
     assert "must be an absolute http(s) URL" in str(info.value)
 
 

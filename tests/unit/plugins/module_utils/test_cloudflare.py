@@ -17,6 +17,7 @@ from requests.structures import CaseInsensitiveDict
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.doc_fragments._cloudflare import ModuleDocFragment
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _cloudflare as cf
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _login_method as lm
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 ZONE = "fedcba9876543210fedcba9876543210"
@@ -61,8 +62,8 @@ class FakeSession:
 
 def client_with(handler, scope=None, auth_kind="token", retries=0):
     warnings = []
-    client = cf.CloudflareClient(BASE, {"Authorization": "Bearer " + TOKEN}, scope or cf.Scope("account", ACCOUNT),
-                                 auth_kind=auth_kind, retries=retries, warn=warnings.append)
+    client = lm.LoginMethodClient(BASE, {"Authorization": "Bearer " + TOKEN}, scope or cf.Scope("account", ACCOUNT),
+                                  auth_kind=auth_kind, retries=retries, warn=warnings.append)
     client.session = FakeSession(handler)
     client.warnings = warnings
     return client
@@ -353,7 +354,7 @@ def test_team_domain_unreadable_is_a_warning_or_an_error():
 
 def test_urls():
     assert cf.callback_url("t.cloudflareaccess.com") == "https://t.cloudflareaccess.com/cdn-cgi/access/callback"
-    assert cf.idp_test_url("t.cloudflareaccess.com", "a-b") == "https://t.cloudflareaccess.com/cdn-cgi/access/test-idp/a-b"
+    assert lm.idp_test_url("t.cloudflareaccess.com", "a-b") == "https://t.cloudflareaccess.com/cdn-cgi/access/test-idp/a-b"
     assert cf.clean_auth_domain("https://t.cloudflareaccess.com/x") == "t.cloudflareaccess.com"
     assert cf.clean_auth_domain(" t.cloudflareaccess.com. ") == "t.cloudflareaccess.com"
     assert cf.clean_auth_domain("") is None
@@ -374,7 +375,7 @@ CURRENT = {
 
 
 def test_normalize_identity_provider():
-    norm = cf.normalize_identity_provider(CURRENT)
+    norm = lm.normalize_identity_provider(CURRENT)
     assert norm == {
         "name": "authentik", "type": "oidc",
         "config": {"client_id": "cid", "auth_url": "https://a/authorize", "token_url": "https://a/token",
@@ -383,21 +384,21 @@ def test_normalize_identity_provider():
         "scim_config": {"enabled": True, "user_deprovision": False, "seat_deprovision": False,
                         "identity_update_behavior": "no_action"},
     }
-    assert cf.normalize_config({"scopes": ["b", "a", "b"]}) == {"scopes": ["a", "b"]}
-    assert "scim_config" not in cf.normalize_identity_provider({"name": "x", "type": "onetimepin", "config": {}})
+    assert lm.normalize_config({"scopes": ["b", "a", "b"]}) == {"scopes": ["a", "b"]}
+    assert "scim_config" not in lm.normalize_identity_provider({"name": "x", "type": "onetimepin", "config": {}})
 
 
 def test_present_identity_provider_drops_the_secret_only():
-    shown = cf.present_identity_provider(CURRENT)
+    shown = lm.present_identity_provider(CURRENT)
     assert "client_secret" not in shown["config"] and shown["config"]["client_id"] == "cid"
     assert CURRENT["config"]["client_secret"] == "*" * 34, "the input is not modified"
-    assert cf.present_identity_provider(None) == {}
+    assert lm.present_identity_provider(None) == {}
 
 
 def test_put_body_carries_the_current_settings_the_wanted_ones_and_the_secret():
     desired = {"name": "authentik", "type": "oidc", "config": {"claims": ["groups", "email"], "client_id": "new"},
                "scim_config": {"user_deprovision": True}}
-    body = cf.put_body(CURRENT, desired, "the-secret")
+    body = lm.put_body(CURRENT, desired, "the-secret")
     assert body == {
         "name": "authentik", "type": "oidc",
         "config": {"client_id": "new", "client_secret": "the-secret", "auth_url": "https://a/authorize",
@@ -407,17 +408,17 @@ def test_put_body_carries_the_current_settings_the_wanted_ones_and_the_secret():
                         "identity_update_behavior": "no_action"},
     }
     # Without a secret none is sent (the module refuses such a PUT for types with a secret).
-    assert "client_secret" not in cf.put_body(CURRENT, desired, None)["config"]
+    assert "client_secret" not in lm.put_body(CURRENT, desired, None)["config"]
 
 
 def test_put_body_for_another_type_starts_from_scratch():
-    body = cf.put_body(CURRENT, {"name": "x", "type": "github", "config": {"client_id": "gh"}}, "s")
+    body = lm.put_body(CURRENT, {"name": "x", "type": "github", "config": {"client_id": "gh"}}, "s")
     assert body["config"] == {"client_id": "gh", "client_secret": "s"}
 
 
 def test_create_body():
     desired = {"name": "a", "type": "oidc", "config": {"client_id": "c", "client_secret": "stale"}}
-    assert cf.create_body(desired, "s") == {"name": "a", "type": "oidc", "config": {"client_id": "c", "client_secret": "s"}}
+    assert lm.create_body(desired, "s") == {"name": "a", "type": "oidc", "config": {"client_id": "c", "client_secret": "s"}}
     with_scim = dict(desired, scim_config={"enabled": True})
-    assert cf.create_body(with_scim, None) == {"name": "a", "type": "oidc", "config": {"client_id": "c"},
+    assert lm.create_body(with_scim, None) == {"name": "a", "type": "oidc", "config": {"client_id": "c"},
                                                "scim_config": {"enabled": True}}

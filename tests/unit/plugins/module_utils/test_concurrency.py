@@ -26,7 +26,7 @@ class FakeModule:
 
 @pytest.fixture
 def client():
-    return AuthentikClient(FakeModule())
+    return AuthentikClient.from_module(FakeModule())
 
 
 def test_concurrently_keeps_order_and_hands_back_errors():

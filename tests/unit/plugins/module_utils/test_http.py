@@ -321,7 +321,7 @@ class FakeModule:
 
 
 def AuthentikClientFor(url, **params):
-    return AuthentikClient(FakeModule(url=url, **params))
+    return AuthentikClient.from_module(FakeModule(url=url, **params))
 
 
 def test_pagination_walks_every_page(server):

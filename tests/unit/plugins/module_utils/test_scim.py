@@ -8,37 +8,37 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _scim, _scim_check
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _login_method, _scim, _scim_check
 
 ROOT = Path(__file__).resolve().parents[4]
 
 
 def test_scim_base_url_prefers_the_api_and_falls_back_to_the_team_domain():
     idp = {"id": "0f1e", "scim_config": {"enabled": True, "scim_base_url": "https://x.example/populations/0f1e/scim/v2"}}
-    assert _scim.scim_base_url(idp, "team.cloudflareaccess.com") == "https://x.example/populations/0f1e/scim/v2"
+    assert _login_method.scim_base_url(idp, "team.cloudflareaccess.com") == "https://x.example/populations/0f1e/scim/v2"
     idp["scim_config"].pop("scim_base_url")
-    assert _scim.scim_base_url(idp, "team.cloudflareaccess.com") == \
+    assert _login_method.scim_base_url(idp, "team.cloudflareaccess.com") == \
         "https://team.cloudflareaccess.com/populations/0f1e/scim/v2"
-    assert _scim.scim_base_url({"scim_config": {}}, None) is None
+    assert _login_method.scim_base_url({"scim_config": {}}, None) is None
 
 
 def test_a_masked_or_missing_scim_secret_is_no_secret():
-    assert _scim.fresh_scim_secret({"scim_config": {"secret": "abc"}}) == "abc"
-    assert _scim.fresh_scim_secret({"scim_config": {"secret": "*" * 34}}) is None
-    assert _scim.fresh_scim_secret({"scim_config": {}}) is None
-    assert _scim.fresh_scim_secret(None) is None
+    assert _login_method.fresh_scim_secret({"scim_config": {"secret": "abc"}}) == "abc"
+    assert _login_method.fresh_scim_secret({"scim_config": {"secret": "*" * 34}}) is None
+    assert _login_method.fresh_scim_secret({"scim_config": {}}) is None
+    assert _login_method.fresh_scim_secret(None) is None
 
 
 def test_flat_options_fold_into_scim_config_and_conflicts_are_refused():
     params = {"scim_enabled": True, "scim_user_deprovision": None, "scim_seat_deprovision": None,
               "scim_identity_update_behavior": "reauth", "scim_config": None, "state": "present"}
-    _scim.merge_scim_options(params)
+    _login_method.merge_scim_options(params)
     assert params["scim_config"] == {"enabled": True, "user_deprovision": None, "seat_deprovision": None,
                                      "identity_update_behavior": "reauth"}
     with pytest.raises(ValueError, match="not both"):
-        _scim.merge_scim_options(dict(params, scim_enabled=True))
+        _login_method.merge_scim_options(dict(params, scim_enabled=True))
     with pytest.raises(ValueError, match="needs scim_user_deprovision"):
-        _scim.merge_scim_options({"scim_seat_deprovision": True, "scim_user_deprovision": False, "state": "present"})
+        _login_method.merge_scim_options({"scim_seat_deprovision": True, "scim_user_deprovision": False, "state": "present"})
 
 
 @pytest.mark.parametrize("current, desired, rotate, coming", [
@@ -49,7 +49,7 @@ def test_flat_options_fold_into_scim_config_and_conflicts_are_refused():
     ({"scim_config": {"enabled": True}}, {"scim_config": {"enabled": False}}, False, False),
 ])
 def test_when_cloudflare_shows_a_scim_secret(current, desired, rotate, coming):
-    assert _scim.scim_secret_coming(current, desired, rotate) is coming
+    assert _login_method.scim_secret_coming(current, desired, rotate) is coming
 
 
 def _request_fields(series):

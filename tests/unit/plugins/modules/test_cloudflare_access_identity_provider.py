@@ -12,6 +12,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _cloudflare as cf
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _login_method as lm
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import LookupFailed, Refused
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import ensure
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import MASK
@@ -139,12 +140,12 @@ def cloud():
 def run(cloud, check_mode=False, diff=False, **given):
     module = FakeModule(check_mode=check_mode, diff=diff, **given)
     mod.check_params(module.params)
-    client = cf.CloudflareClient("https://api.example.test/client/v4", {"Authorization": "Bearer t0k3n-value"},
-                                 cf.Scope("account", ACCOUNT), retries=0, warn=module.warn)
+    client = lm.LoginMethodClient("https://api.example.test/client/v4", {"Authorization": "Bearer t0k3n-value"},
+                                  cf.Scope("account", ACCOUNT), retries=0, warn=module.warn)
     client.session = cloud
     resource = mod.IdentityProvider(module, client)
     result = ensure(module, resource, module.params["state"])
-    result.update(mod.team_urls(client, resource, result))
+    result.update(lm.team_urls(client, resource, result))
     return result
 
 
@@ -176,20 +177,20 @@ def test_check_params_accepts():
 
 def test_wanted_config():
     p = params(**oidc(claims=["groups", "email"], config={"prompt": "login"}))
-    creating = mod.wanted_config(p, creating=True)
+    creating = lm.wanted_config(p, creating=True)
     assert creating["scopes"] == ["email", "openid", "profile"] and creating["claims"] == ["email", "groups"]
     assert creating["prompt"] == "login" and "client_secret" not in creating
-    assert mod.wanted_config(p, creating=True, normalized=False)["scopes"] == ["openid", "email", "profile"]
-    assert "scopes" not in mod.wanted_config(p, creating=False)
+    assert lm.wanted_config(p, creating=True, normalized=False)["scopes"] == ["openid", "email", "profile"]
+    assert "scopes" not in lm.wanted_config(p, creating=False)
     github = params(name="gh", type="github", client_id="x", config={"a": 1})
-    assert mod.wanted_config(github, creating=True) == {"a": 1, "client_id": "x"}
+    assert lm.wanted_config(github, creating=True) == {"a": 1, "client_id": "x"}
 
 
 def test_missing_for_create():
-    assert mod.missing_for_create(params(**OIDC), mod.wanted_config(params(**OIDC), True)) == []
+    assert lm.missing_for_create(params(**OIDC), lm.wanted_config(params(**OIDC), True)) == []
     bare = params(name="x")
-    assert mod.missing_for_create(bare, {}) == ["client_id", "client_secret", "auth_url", "token_url", "certs_url"]
-    assert mod.missing_for_create(params(name="x", type="github"), {}) == []
+    assert lm.missing_for_create(bare, {}) == ["client_id", "client_secret", "auth_url", "token_url", "certs_url"]
+    assert lm.missing_for_create(params(name="x", type="github"), {}) == []
 
 
 @pytest.mark.parametrize("secret, creating, mode, expected", [
@@ -200,7 +201,7 @@ def test_missing_for_create():
     ("", False, "always", False),
 ])
 def test_secret_goes_out(secret, creating, mode, expected):
-    assert mod.secret_goes_out({"client_secret": secret, "update_secret": mode}, creating) is expected
+    assert lm.secret_goes_out({"client_secret": secret, "update_secret": mode}, creating) is expected
 
 
 # ---- the cycle ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _cloudflare as cf
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _login_method as lm
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.modules import (
     cloudflare_access_identity_provider_info as idp_info,
 )
@@ -23,8 +24,8 @@ from ansible_collections.idpbridge.authentik_cloudflare.tests.unit.plugins.modul
 
 def client_for(cloud):
     warnings = []
-    client = cf.CloudflareClient("https://api.example.test/client/v4", {"Authorization": "Bearer t0k3n-value"},
-                                 cf.Scope("account", ACCOUNT), retries=0, warn=warnings.append)
+    client = lm.LoginMethodClient("https://api.example.test/client/v4", {"Authorization": "Bearer t0k3n-value"},
+                                  cf.Scope("account", ACCOUNT), retries=0, warn=warnings.append)
     client.session = cloud
     return client
 
