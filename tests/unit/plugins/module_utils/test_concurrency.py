@@ -10,23 +10,15 @@ import pytest
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import AuthentikClient
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import concurrently
+from ansible_collections.idpbridge.authentik_cloudflare.tests.unit.fake_module import FakeModule
 
 
-class FakeModule:
-    def __init__(self):
-        self.params = dict(url="https://auth.example.com", token="t0ken-value-123456", validate_certs=True,
-                           ca_path=None, timeout=5, retries=0)
-
-    def warn(self, msg):
-        pass
-
-    def fail_json(self, **kwargs):
-        raise AssertionError(kwargs)
 
 
 @pytest.fixture
 def client():
-    return AuthentikClient(FakeModule())
+    return AuthentikClient(FakeModule(dict(url="https://auth.example.com", token="t0ken-value-123456", validate_certs=True,
+                                          ca_path=None, timeout=5, retries=0)))
 
 
 def test_concurrently_keeps_order_and_hands_back_errors():
