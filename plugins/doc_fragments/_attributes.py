@@ -12,6 +12,8 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
 
+    # What every module of the collection shares; each module adds CHANGES or INFO_MODULE (check mode, diff,
+    # idempotence).
     DOCUMENTATION = r"""
 attributes:
   action:
@@ -29,6 +31,10 @@ attributes:
       Can be delegated with C(delegate_to), usually to C(localhost), since it talks only to HTTP APIs; it runs where
       it is delegated to and needs C(requests) in that host's Python.
     support: full
+"""
+
+    CHANGES = r"""
+attributes:
   check_mode:
     description: Can run in check mode and predict C(changed) exactly; no write request is sent.
     support: full
@@ -42,21 +48,6 @@ attributes:
 
     INFO_MODULE = r"""
 attributes:
-  action:
-    description: >-
-      Has an action plugin of the same name. When the module would run on the controller with the controller's own
-      Python (a local connection, the same interpreter, no C(become), no C(async)), it runs inside Ansible's worker
-      process, which saves starting a Python process per task; otherwise, and whenever that path is not available
-      on the running ansible-core, it runs as a normal module.
-    support: full
-  async:
-    description: Runs with C(async) and C(poll) as a normal module process.
-    support: full
-  delegation:
-    description: >-
-      Can be delegated with C(delegate_to), usually to C(localhost), since it talks only to HTTP APIs; it runs where
-      it is delegated to and needs C(requests) in that host's Python.
-    support: full
   check_mode:
     description: Reads only, so it runs the same in check mode.
     support: full
