@@ -12,8 +12,9 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
 
-    # What every module of the collection shares; each module adds CHANGES or INFO_MODULE (check mode, diff,
-    # idempotence).
+    # Every module's attributes, as a module that changes objects has them. An info module lists INFO_MODULE before
+    # this fragment: the first fragment that documents an attribute keeps it, so its check mode, diff and
+    # idempotence read as those of a module that only reads.
     DOCUMENTATION = r"""
 attributes:
   action:
@@ -31,10 +32,6 @@ attributes:
       Can be delegated with C(delegate_to), usually to C(localhost), since it talks only to HTTP APIs; it runs where
       it is delegated to and needs C(requests) in that host's Python.
     support: full
-"""
-
-    CHANGES = r"""
-attributes:
   check_mode:
     description: Can run in check mode and predict C(changed) exactly; no write request is sent.
     support: full

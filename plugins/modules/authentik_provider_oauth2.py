@@ -33,7 +33,6 @@ extends_documentation_fragment:
   - idpbridge.authentik_cloudflare._authentik
   - idpbridge.authentik_cloudflare._authentik.actiongroup
   - idpbridge.authentik_cloudflare._attributes
-  - idpbridge.authentik_cloudflare._attributes.changes
 options:
   name:
     description:

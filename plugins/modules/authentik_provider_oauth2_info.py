@@ -28,8 +28,8 @@ author:
 extends_documentation_fragment:
   - idpbridge.authentik_cloudflare._authentik
   - idpbridge.authentik_cloudflare._authentik.actiongroup
-  - idpbridge.authentik_cloudflare._attributes
   - idpbridge.authentik_cloudflare._attributes.info_module
+  - idpbridge.authentik_cloudflare._attributes
 options:
   name:
     description:

@@ -28,7 +28,6 @@ extends_documentation_fragment:
   - idpbridge.authentik_cloudflare._authentik
   - idpbridge.authentik_cloudflare._authentik.actiongroup
   - idpbridge.authentik_cloudflare._attributes
-  - idpbridge.authentik_cloudflare._attributes.changes
 options:
   name:
     description: The provider's name, unique among authentik's providers. It identifies the provider.

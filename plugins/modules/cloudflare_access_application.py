@@ -30,7 +30,6 @@ extends_documentation_fragment:
   - idpbridge.authentik_cloudflare._cloudflare.zone
   - idpbridge.authentik_cloudflare._cloudflare.actiongroup
   - idpbridge.authentik_cloudflare._attributes
-  - idpbridge.authentik_cloudflare._attributes.changes
 options:
   name:
     description:

@@ -43,7 +43,6 @@ extends_documentation_fragment:
   - idpbridge.authentik_cloudflare._cloudflare.actiongroup
   - idpbridge.authentik_cloudflare._authentik.from_cloudflare
   - idpbridge.authentik_cloudflare._attributes
-  - idpbridge.authentik_cloudflare._attributes.changes
 options:
   login_method:
     description:

@@ -28,7 +28,6 @@ extends_documentation_fragment:
   - idpbridge.authentik_cloudflare._cloudflare
   - idpbridge.authentik_cloudflare._cloudflare.actiongroup
   - idpbridge.authentik_cloudflare._attributes
-  - idpbridge.authentik_cloudflare._attributes.changes
   - idpbridge.authentik_cloudflare._access_rules
 options:
   name:

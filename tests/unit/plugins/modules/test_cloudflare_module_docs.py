@@ -34,7 +34,6 @@ FRAGMENTS = {
     "idpbridge.authentik_cloudflare._cloudflare.zone": _cloudflare.ModuleDocFragment.ZONE,
     "idpbridge.authentik_cloudflare._cloudflare.actiongroup": _cloudflare.ModuleDocFragment.ACTIONGROUP,
     "idpbridge.authentik_cloudflare._attributes": _attributes.ModuleDocFragment.DOCUMENTATION,
-    "idpbridge.authentik_cloudflare._attributes.changes": _attributes.ModuleDocFragment.CHANGES,
     "idpbridge.authentik_cloudflare._attributes.info_module": _attributes.ModuleDocFragment.INFO_MODULE,
     "idpbridge.authentik_cloudflare._authentik.from_cloudflare": _authentik.ModuleDocFragment.FROM_CLOUDFLARE,
     "idpbridge.authentik_cloudflare._access_rules": _access_rules.ModuleDocFragment.DOCUMENTATION,
