@@ -13,12 +13,10 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._ht
 from ansible_collections.idpbridge.authentik_cloudflare.tests.unit.fake_module import FakeModule
 
 
-
-
 @pytest.fixture
 def client():
     return AuthentikClient(FakeModule(dict(url="https://auth.example.com", token="t0ken-value-123456", validate_certs=True,
-                                          ca_path=None, timeout=5, retries=0)))
+                                           ca_path=None, timeout=5, retries=0)))
 
 
 def test_concurrently_keeps_order_and_hands_back_errors():
