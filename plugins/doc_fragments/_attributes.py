@@ -12,6 +12,9 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
 
+    # Every module's attributes, as a module that changes objects has them. An info module lists INFO_MODULE before
+    # this fragment: the first fragment that documents an attribute keeps it, so its check mode, diff and
+    # idempotence read as those of a module that only reads.
     DOCUMENTATION = r"""
 attributes:
   action:
@@ -42,21 +45,6 @@ attributes:
 
     INFO_MODULE = r"""
 attributes:
-  action:
-    description: >-
-      Has an action plugin of the same name. When the module would run on the controller with the controller's own
-      Python (a local connection, the same interpreter, no C(become), no C(async)), it runs inside Ansible's worker
-      process, which saves starting a Python process per task; otherwise, and whenever that path is not available
-      on the running ansible-core, it runs as a normal module.
-    support: full
-  async:
-    description: Runs with C(async) and C(poll) as a normal module process.
-    support: full
-  delegation:
-    description: >-
-      Can be delegated with C(delegate_to), usually to C(localhost), since it talks only to HTTP APIs; it runs where
-      it is delegated to and needs C(requests) in that host's Python.
-    support: full
   check_mode:
     description: Reads only, so it runs the same in check mode.
     support: full

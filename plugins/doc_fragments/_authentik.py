@@ -62,3 +62,31 @@ attributes:
     membership:
       - idpbridge.authentik_cloudflare.authentik
 """
+
+    # The authentik connection of the Cloudflare modules that also read authentik (their options carry an authentik_
+    # prefix beside the Cloudflare ones). What the token must be allowed to read is in each module's own docs.
+    FROM_CLOUDFLARE = r"""
+options:
+  authentik_url:
+    description:
+      - Base URL of the authentik API, such as V(https://auth.example.com).
+      - If not set, the value of the E(AUTHENTIK_URL) environment variable is used.
+    type: str
+  authentik_token:
+    description:
+      - An authentik API token (with the intent C(API)).
+      - If not set, the value of the E(AUTHENTIK_TOKEN) environment variable is used.
+    type: str
+  authentik_validate_certs:
+    description:
+      - Whether to verify authentik's TLS certificate.
+      - If not set, the value of the E(AUTHENTIK_VALIDATE_CERTS) environment variable is used, and V(true) when that
+        is not set either.
+    type: bool
+    default: true
+  authentik_ca_path:
+    description:
+      - A CA bundle (PEM file) to verify authentik's certificate with.
+      - If not set, the value of the E(AUTHENTIK_CA_PATH) environment variable is used.
+    type: path
+"""

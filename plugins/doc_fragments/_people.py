@@ -28,31 +28,13 @@ options:
         the same play (its C(identity_provider) result). When its C(id) equals O(login_method), it is used instead of
         reading the login method again (one request less); otherwise it is ignored.
     type: dict
+  # the rest of the authentik options: the fragment _authentik.from_cloudflare, listed after this one
   authentik_url:
-    description:
-      - Base URL of the authentik API, such as V(https://auth.example.com).
-      - If not set, the value of the E(AUTHENTIK_URL) environment variable is used.
-    type: str
     required: true
   authentik_token:
-    description:
-      - An authentik API token that may list users and their groups (the directory).
-      - If not set, the value of the E(AUTHENTIK_TOKEN) environment variable is used.
-    type: str
     required: true
-  authentik_validate_certs:
-    description:
-      - Whether to verify authentik's TLS certificate.
-      - If not set, the value of the E(AUTHENTIK_VALIDATE_CERTS) environment variable is used, and V(true) when that
-        is not set either.
-    type: bool
-    default: true
-  authentik_ca_path:
-    description:
-      - A CA bundle (PEM file) to verify authentik's certificate with.
-      - If not set, the value of the E(AUTHENTIK_CA_PATH) environment variable is used.
-    type: path
 notes:
+  - O(authentik_token) must be allowed to list users and their groups (the directory).
   - "Who may enter is decided as Access decides at a sign-in (the same evaluation as the login method test), on
     authentik's directory data: the e-mail, and the group names as the C(groups) claim when the login method lists
     C(groups) in its claims. A rule that directory data cannot decide (IP ranges, Access groups, device posture) gives

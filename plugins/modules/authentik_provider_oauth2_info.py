@@ -29,6 +29,7 @@ extends_documentation_fragment:
   - idpbridge.authentik_cloudflare._authentik
   - idpbridge.authentik_cloudflare._authentik.actiongroup
   - idpbridge.authentik_cloudflare._attributes.info_module
+  - idpbridge.authentik_cloudflare._attributes
 options:
   name:
     description:

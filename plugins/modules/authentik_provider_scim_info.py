@@ -25,6 +25,7 @@ extends_documentation_fragment:
   - idpbridge.authentik_cloudflare._authentik
   - idpbridge.authentik_cloudflare._authentik.actiongroup
   - idpbridge.authentik_cloudflare._attributes.info_module
+  - idpbridge.authentik_cloudflare._attributes
 options:
   name:
     description: Name of the SCIM provider. One that does not exist is not an error (RV(found) is false).

@@ -24,6 +24,7 @@ extends_documentation_fragment:
   - idpbridge.authentik_cloudflare._cloudflare.zone
   - idpbridge.authentik_cloudflare._cloudflare.actiongroup
   - idpbridge.authentik_cloudflare._attributes.info_module
+  - idpbridge.authentik_cloudflare._attributes
 options:
   name:
     description:

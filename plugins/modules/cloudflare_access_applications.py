@@ -41,6 +41,7 @@ author:
 extends_documentation_fragment:
   - idpbridge.authentik_cloudflare._cloudflare
   - idpbridge.authentik_cloudflare._cloudflare.actiongroup
+  - idpbridge.authentik_cloudflare._authentik.from_cloudflare
   - idpbridge.authentik_cloudflare._attributes
 options:
   login_method:
@@ -114,31 +115,10 @@ options:
       - The ID token claim that holds the authentik group names.
     type: str
     default: groups
-  authentik_url:
-    description:
-      - Base URL of the authentik API. When given (with O(authentik_token)), every C(allow_groups) name is checked against
-        authentik's groups (one list read) before anything is sent.
-      - If not set, the value of the E(AUTHENTIK_URL) environment variable is used.
-    type: str
-  authentik_token:
-    description:
-      - An authentik API token that may list groups.
-      - If not set, the value of the E(AUTHENTIK_TOKEN) environment variable is used.
-    type: str
-  authentik_validate_certs:
-    description:
-      - Whether to verify authentik's TLS certificate.
-      - If not set, the value of the E(AUTHENTIK_VALIDATE_CERTS) environment variable is used, and V(true) when that
-        is not set either.
-    type: bool
-    default: true
-  authentik_ca_path:
-    description:
-      - A CA bundle (PEM file) to verify authentik's certificate with.
-      - If not set, the value of the E(AUTHENTIK_CA_PATH) environment variable is used.
-    type: path
 notes:
   - "The API token needs the account permission C(Access: Apps and Policies Write) (tags are part of it)."
+  - When O(authentik_url) and O(authentik_token) are given, every C(allow_groups) name is checked against authentik's
+    groups (one list read) before anything is sent; the token must then be allowed to list groups.
   - "Requests: a run reads the login methods, the applications and the policies once each (one request per page of
     1000), plus each of the two tags once when an application is to be written and no application carries it yet. A new
     application costs two writes (its policy, then the application), plus two for the tags (id and name) the first time

@@ -29,6 +29,7 @@ extends_documentation_fragment:
   - idpbridge.authentik_cloudflare._cloudflare
   - idpbridge.authentik_cloudflare._cloudflare.zone
   - idpbridge.authentik_cloudflare._cloudflare.actiongroup
+  - idpbridge.authentik_cloudflare._authentik.from_cloudflare
   - idpbridge.authentik_cloudflare._attributes
 attributes:
   diff_mode:
@@ -88,31 +89,10 @@ options:
         O(client_secret) is not given. The module reads the secret from authentik only when it has to send it, that is when
         the login method is created, when another setting changes, or with O(update_secret=always). A rerun that changes
         nothing sends no request to authentik.
-      - Needs O(authentik_url) and O(authentik_token). Mutually exclusive with O(client_secret).
+      - Needs O(authentik_url) and O(authentik_token) (a token that may read that provider and its client secret),
+        which the module uses for nothing else. Mutually exclusive with O(client_secret).
       - In check mode, a provider that does not exist yet is assumed to be created by an earlier task of the play.
     type: str
-  authentik_url:
-    description:
-      - Base URL of the authentik API, such as V(https://auth.example.com). Used only with O(client_secret_from_provider).
-      - If not set, the value of the E(AUTHENTIK_URL) environment variable is used.
-    type: str
-  authentik_token:
-    description:
-      - An authentik API token that may read the provider named by O(client_secret_from_provider) and its client secret.
-      - If not set, the value of the E(AUTHENTIK_TOKEN) environment variable is used.
-    type: str
-  authentik_validate_certs:
-    description:
-      - Whether to verify authentik's TLS certificate.
-      - If not set, the value of the E(AUTHENTIK_VALIDATE_CERTS) environment variable is used, and V(true) when that
-        is not set either.
-    type: bool
-    default: true
-  authentik_ca_path:
-    description:
-      - A CA bundle (PEM file) to verify authentik's certificate with.
-      - If not set, the value of the E(AUTHENTIK_CA_PATH) environment variable is used.
-    type: path
   update_secret:
     description:
       - V(on_create) sends O(client_secret) when the login method is created and with every update that another setting

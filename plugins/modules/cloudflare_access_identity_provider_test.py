@@ -40,7 +40,9 @@ extends_documentation_fragment:
   - idpbridge.authentik_cloudflare._cloudflare
   - idpbridge.authentik_cloudflare._cloudflare.zone
   - idpbridge.authentik_cloudflare._cloudflare.actiongroup
+  - idpbridge.authentik_cloudflare._authentik.from_cloudflare
   - idpbridge.authentik_cloudflare._attributes.info_module
+  - idpbridge.authentik_cloudflare._attributes
 attributes:
   diff_mode:
     support: none
@@ -67,31 +69,11 @@ options:
       - When not set, the provider is the one whose client ID the login method uses; then a wrong client ID shows as
         a missing provider.
     type: str
+  # the rest of the authentik options: the fragment _authentik.from_cloudflare
   authentik_url:
-    description:
-      - Base URL of the authentik API, such as V(https://auth.example.com).
-      - If not set, the value of the E(AUTHENTIK_URL) environment variable is used.
-    type: str
     required: true
   authentik_token:
-    description:
-      - An authentik API token that may read the provider and its scope mappings.
-      - If not set, the value of the E(AUTHENTIK_TOKEN) environment variable is used.
-    type: str
     required: true
-  authentik_validate_certs:
-    description:
-      - Whether to verify authentik's TLS certificate, for the API and for the OIDC endpoints.
-      - With V(false) the C(tls) check fails, since Cloudflare will verify the certificate.
-      - If not set, the value of the E(AUTHENTIK_VALIDATE_CERTS) environment variable is used, and V(true) when that
-        is not set either.
-    type: bool
-    default: true
-  authentik_ca_path:
-    description:
-      - A CA bundle (PEM file) to verify authentik's certificate with, for the API and the OIDC endpoints.
-      - If not set, the value of the E(AUTHENTIK_CA_PATH) environment variable is used.
-    type: path
   authentik_public_url:
     description:
       - The base URL Cloudflare and browsers reach authentik at, where the discovery document is read. Defaults to
@@ -161,6 +143,9 @@ options:
         (in)active ones. Without it the check is not run (and not listed in RV(checks)).
     type: str
 notes:
+  - O(authentik_token) must be allowed to read the provider and its scope mappings. O(authentik_validate_certs) and
+    O(authentik_ca_path) apply to the authentik API and to the OIDC endpoints alike; with
+    O(authentik_validate_certs=false) the C(tls) check fails, since Cloudflare will verify the certificate.
   - The login method's C(client_secret) cannot be read from Cloudflare; see O(client_secret).
   - The client authenticates at the token endpoint with HTTP Basic (C(client_secret_basic)).
   - Dashboard test link (RV(test_url)) - C(https://<team domain>/cdn-cgi/access/test-idp/<id>) - is not documented by

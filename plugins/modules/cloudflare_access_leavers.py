@@ -31,6 +31,8 @@ extends_documentation_fragment:
   - idpbridge.authentik_cloudflare._cloudflare
   - idpbridge.authentik_cloudflare._cloudflare.actiongroup
   - idpbridge.authentik_cloudflare._people
+  - idpbridge.authentik_cloudflare._authentik.from_cloudflare
+  - idpbridge.authentik_cloudflare._attributes
 attributes:
   check_mode:
     description: Names the people who would lose their sessions and sends no write.

@@ -25,6 +25,7 @@ extends_documentation_fragment:
   - idpbridge.authentik_cloudflare._cloudflare.zone
   - idpbridge.authentik_cloudflare._cloudflare.actiongroup
   - idpbridge.authentik_cloudflare._attributes.info_module
+  - idpbridge.authentik_cloudflare._attributes
 options: {}
 notes:
   - "The token needs the account permission C(Access: Organizations, Identity Providers, and Groups Read) (or C(Write))."

@@ -195,3 +195,42 @@ def test_role_imported_with_tags_runs_under_those_tags(api, play):
     assert "not selected" not in tagged.stdout
     skipped = play(tasks, args=["--skip-tags", "sso", "--check"])
     assert skipped.rc == 0 and skipped.changed == 0, skipped.output
+
+
+CONNECTION_ENV = ("AUTHENTIK_URL", "AUTHENTIK_TOKEN", "CLOUDFLARE_API_URL", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID")
+
+
+def test_connection_from_the_role_variables_alone(api, play, servers):
+    """No AUTHENTIK_*/CLOUDFLARE_* environment: the role's module_defaults (tasks/main.yml) hand its connection
+    variables to every module task, the Cloudflare modules that read authentik (login method, applications, test)
+    included."""
+    role_vars = dict(cloudflare_access_name="CF Vars", cloudflare_access_applications=[],
+                     cloudflare_access_authentik_url=servers.authentik_url,
+                     cloudflare_access_authentik_token=servers.authentik_token,
+                     cloudflare_access_cloudflare_api_url=servers.cloudflare_url,
+                     cloudflare_access_cloudflare_api_token=servers.cloudflare_token,
+                     cloudflare_access_cloudflare_account_id=servers.account_id)
+    env = dict.fromkeys(CONNECTION_ENV)
+    first = play([role_task(**role_vars)], env=env)
+    assert first.rc == 0, first.output
+    assert [i["name"] for i in identity_providers(api)] == ["authentik (CF Vars)"]
+    assert not first.task("Test the login method").get("skipped")  # it ran, and passed (rc 0)
+    api.authentik.clear_log()
+    api.cloudflare.clear_log()
+    second = play([role_task(**role_vars)], env=env)
+    assert second.rc == 0, second.output
+    assert second.changed == 0
+    assert api.authentik.writes() == [] and api.cloudflare.writes() == []
+
+
+def test_module_defaults_around_the_role_still_reach_its_modules(api, play):
+    """The role sets its connection options by module, so a group's module_defaults around it stay in force for the
+    options the role leaves alone: here a timeout that is no number, which the first Cloudflare task fails on before
+    it sends anything."""
+    defaults = {"group/idpbridge.authentik_cloudflare.cloudflare": {"timeout": "soon"}}
+    block = {"name": "Around the role", "module_defaults": defaults,
+             "block": [role_task(cloudflare_access_name="CF Around")]}
+    result = play([block])
+    assert result.rc != 0
+    assert "timeout" in result.task("Read the Cloudflare Access organization (team domain)")["msg"]
+    assert api.cloudflare.requests() == [] and api.authentik.requests() == []

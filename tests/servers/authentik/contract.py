@@ -37,6 +37,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from tests.servers._contract import load_once, pydantic_errors
 from tests.servers.authentik.versions import Profile
 
 NOT_INSTALLED = "authentik-client not installed"
@@ -110,19 +111,16 @@ def _import_models(modules: dict[str, str] | None = None) -> dict[str, Any]:
                 del sys.modules[name]
 
 
+def _import_pinned() -> dict[str, Any]:
+    from pydantic import ValidationError  # pylint: disable=import-outside-toplevel
+    found = _import_models()
+    found["ValidationError"] = ValidationError
+    return found
+
+
 def load_models() -> dict[str, Any] | None:
     """``{model name: class}`` plus ``"ValidationError"``; None when the package is missing."""
-    with _LOCK:
-        if "models" not in _STATE:
-            try:
-                from pydantic import ValidationError
-                found = _import_models()
-            except ImportError:
-                _STATE["models"] = None
-            else:
-                found["ValidationError"] = ValidationError
-                _STATE["models"] = found
-        return _STATE["models"]
+    return load_once(_STATE, "models", _LOCK, _import_pinned)
 
 
 def import_model(class_name: str, module_name: str) -> Any:
@@ -145,10 +143,6 @@ def client_version() -> str | None:
         return importlib.metadata.version("authentik-client")
     except importlib.metadata.PackageNotFoundError:
         return None
-
-
-def _loc(parts: Any) -> str:
-    return ".".join(str(p) for p in parts) or "body"
 
 
 # ---- stored field sets ---------------------------------------------------------------------------
@@ -310,8 +304,7 @@ def check_body(kind: str, body: Any, partial: bool, profile: Profile) -> list[st
         try:
             pinned.model_validate(data)
         except models["ValidationError"] as exc:
-            for item in exc.errors():
-                errors.append("%s: %s" % (_loc(item.get("loc", ())), item.get("msg", "invalid")))
+            errors.extend(pydantic_errors(exc))
     else:
         data = dict((k, v) for k, v in body.items() if k in known)
         errors.extend(_model_errors(model_name, data, partial, stored, ""))

@@ -52,12 +52,10 @@ from tests.servers.cloudflare.app import (
     ACC,
     E_INVALID,
     E_NOT_FOUND,
-    MSG_INVALID,
     MSG_NOT_FOUND,
     ZONE,
     envelope,
     fail,
-    failure,
     invalid,
     now,
 )
@@ -150,12 +148,7 @@ class AccessStore:
 
     # ---- helpers ---------------------------------------------------------------------------
     def _contract(self, req: Request, errors: list[str]) -> None:
-        if errors == [access_contract.SDK_MISSING]:
-            req.contract_errors.append(access_contract.SDK_MISSING)
-            return
-        if errors:
-            chain = [{"code": E_INVALID, "message": err} for err in errors]
-            self.app.contract_failure(req, errors, failure(E_INVALID, "%s: %s" % (MSG_INVALID, errors[0]), chain))
+        self.app.check_contract(req, errors)
 
     def _body(self, req: Request) -> dict:
         body = req.json()

@@ -7,7 +7,7 @@ reusable policy. As for login methods (``contract.py``), unknown keys are checke
 drops them), validation is strict, and without the SDK every check reports ``SDK_MISSING``.
 
 ``Iterable[...]`` fields come back from pydantic as lazy iterators that validate only when read,
-so the validated value is walked to the end.
+so the validated value is walked to the end (``validate(..., walk=True)`` of ``tests/servers/_contract.py``).
 """
 
 from __future__ import annotations
@@ -17,63 +17,34 @@ import typing
 from types import SimpleNamespace
 from typing import Any
 
-from tests.servers.cloudflare.contract import PATH_KEYS, SDK_MISSING, _typed_dict_of, _unknown_keys
+from tests.servers._contract import load_once, typed_dict_of, unknown_keys, validate
+from tests.servers.cloudflare.contract import PATH_KEYS, refusal
 
 _LOCK = threading.Lock()
 _CACHE: dict[str, Any] = {}
 
 
+def _import_sdk() -> SimpleNamespace:
+    # pylint: disable=import-outside-toplevel
+    from pydantic import TypeAdapter, ValidationError
+    from cloudflare.types.zero_trust.access import application_create_params as app_create
+    from cloudflare.types.zero_trust.access import application_update_params as app_update
+    from cloudflare.types.zero_trust.access import policy_create_params as pol_create
+    from cloudflare.types.zero_trust.access import policy_update_params as pol_update
+    from cloudflare.types.zero_trust.access import tag_create_params
+    from cloudflare.types.zero_trust.access.applications import access_rule_param
+    return SimpleNamespace(
+        TypeAdapter=TypeAdapter, ValidationError=ValidationError,
+        app={"create": app_create.SelfHostedApplication, "update": app_update.SelfHostedApplication},
+        policy={"create": pol_create.PolicyCreateParams, "update": pol_update.PolicyUpdateParams},
+        rule=access_rule_param.AccessRuleParam,
+        tag=tag_create_params.TagCreateParams,
+        adapters={},
+    )
+
+
 def load_sdk() -> SimpleNamespace | None:
-    with _LOCK:
-        if "sdk" not in _CACHE:
-            try:
-                # pylint: disable=import-outside-toplevel
-                from pydantic import TypeAdapter, ValidationError
-                from cloudflare.types.zero_trust.access import application_create_params as app_create
-                from cloudflare.types.zero_trust.access import application_update_params as app_update
-                from cloudflare.types.zero_trust.access import policy_create_params as pol_create
-                from cloudflare.types.zero_trust.access import policy_update_params as pol_update
-                from cloudflare.types.zero_trust.access import tag_create_params
-                from cloudflare.types.zero_trust.access.applications import access_rule_param
-            except ImportError:
-                _CACHE["sdk"] = None
-            else:
-                _CACHE["sdk"] = SimpleNamespace(
-                    TypeAdapter=TypeAdapter, ValidationError=ValidationError,
-                    app={"create": app_create.SelfHostedApplication, "update": app_update.SelfHostedApplication},
-                    policy={"create": pol_create.PolicyCreateParams, "update": pol_update.PolicyUpdateParams},
-                    rule=access_rule_param.AccessRuleParam,
-                    tag=tag_create_params.TagCreateParams,
-                    adapters={},
-                )
-        return _CACHE["sdk"]
-
-
-def _walk(value: Any) -> Any:
-    """Read lazy validators to the end (raises the ValidationError they hold)."""
-    if isinstance(value, dict):
-        return {k: _walk(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_walk(v) for v in value]
-    if hasattr(value, "__next__"):
-        return [_walk(v) for v in value]
-    return value
-
-
-def _validate(sdk: SimpleNamespace, hint: Any, body: Any, where: str = "") -> list[str]:
-    key = repr(hint)
-    adapter = sdk.adapters.get(key)
-    if adapter is None:
-        adapter = sdk.adapters[key] = sdk.TypeAdapter(hint)
-    try:
-        _walk(adapter.validate_python(body, strict=True))
-    except sdk.ValidationError as exc:
-        out = []
-        for err in exc.errors():
-            loc = ".".join(str(part) for part in err.get("loc", ())) or "body"
-            out.append("%s%s: %s" % (where, loc, err.get("msg", "invalid")))
-        return out
-    return []
+    return load_once(_CACHE, "sdk", _LOCK, _import_sdk)
 
 
 def rule_kinds() -> set[str]:
@@ -103,8 +74,8 @@ def check_rules(rules: Any, where: str) -> list[str]:
         for member in typing.get_args(sdk.rule):
             hints = typing.get_type_hints(member)
             if kind in hints:
-                errors += _unknown_keys(rule[kind], _typed_dict_of(hints[kind]), spot + "." + kind)
-                errors += _validate(sdk, member, rule, spot + ".")
+                errors += unknown_keys(rule[kind], typed_dict_of(hints[kind]), spot + "." + kind)
+                errors += validate(sdk, member, rule, spot + ".", walk=True)
                 break
     return errors
 
@@ -112,13 +83,11 @@ def check_rules(rules: Any, where: str) -> list[str]:
 def check_application(body: Any, operation: str = "create") -> list[str]:
     """Contract errors of a POST (``create``) or PUT (``update``) self-hosted application body."""
     sdk = load_sdk()
-    if sdk is None:
-        return [SDK_MISSING]
-    if not isinstance(body, dict):
-        return ["body: expected a JSON object, got %s" % type(body).__name__]
+    if refusal(sdk, body):
+        return refusal(sdk, body)
     cls = sdk.app[operation]
-    errors = _unknown_keys(body, cls, "body", PATH_KEYS)
-    errors += _validate(sdk, cls, body)
+    errors = unknown_keys(body, cls, "body", PATH_KEYS)
+    errors += validate(sdk, cls, body, walk=True)
     for index, link in enumerate(body.get("policies") or []):
         if isinstance(link, dict):
             allowed = {"id", "precedence", "session_duration"}
@@ -129,12 +98,10 @@ def check_application(body: Any, operation: str = "create") -> list[str]:
 def check_policy(body: Any, operation: str = "create") -> list[str]:
     """Contract errors of a POST (``create``) or PUT (``update``) reusable policy body."""
     sdk = load_sdk()
-    if sdk is None:
-        return [SDK_MISSING]
-    if not isinstance(body, dict):
-        return ["body: expected a JSON object, got %s" % type(body).__name__]
+    if refusal(sdk, body):
+        return refusal(sdk, body)
     cls = sdk.policy[operation]
-    errors = _unknown_keys(body, cls, "body", PATH_KEYS)
+    errors = unknown_keys(body, cls, "body", PATH_KEYS)
     # account_id is a path parameter the TypedDict marks as required; the body never carries it.
     # The rule lists are checked one rule at a time below, against the one SDK rule type each names
     # (the union's own errors would name every member).
@@ -142,7 +109,7 @@ def check_policy(body: Any, operation: str = "create") -> list[str]:
     for key in ("include", "exclude", "require"):
         if isinstance(shell.get(key), list):
             shell[key] = []
-    errors += _validate(sdk, cls, shell)
+    errors += validate(sdk, cls, shell, walk=True)
     for key in ("include", "exclude", "require"):
         if key in body:
             errors += check_rules(body[key], key)
@@ -152,10 +119,8 @@ def check_policy(body: Any, operation: str = "create") -> list[str]:
 def check_tag(body: Any) -> list[str]:
     """Contract errors of a POST or PUT Access tag body (``TagCreateParams``: ``name``)."""
     sdk = load_sdk()
-    if sdk is None:
-        return [SDK_MISSING]
-    if not isinstance(body, dict):
-        return ["body: expected a JSON object, got %s" % type(body).__name__]
-    errors = _unknown_keys(body, sdk.tag, "body", PATH_KEYS)
-    errors += _validate(sdk, sdk.tag, dict(body, account_id="path"))
+    if refusal(sdk, body):
+        return refusal(sdk, body)
+    errors = unknown_keys(body, sdk.tag, "body", PATH_KEYS)
+    errors += validate(sdk, sdk.tag, dict(body, account_id="path"), walk=True)
     return errors

@@ -49,8 +49,8 @@ from datetime import datetime, timezone
 
 from tests.servers._control import Request, Response
 from tests.servers.cloudflare import people_contract
-from tests.servers.cloudflare.app import ACC, E_AUTH, E_INVALID, E_NOT_FOUND, MSG_INVALID, MSG_NOT_FOUND, ZONE, envelope, \
-    fail, failure, invalid
+from tests.servers.cloudflare.app import ACC, E_AUTH, E_INVALID, E_NOT_FOUND, MSG_NOT_FOUND, ZONE, envelope, \
+    fail, invalid
 
 
 READ_USERS = ("Access: Audit Logs Read", "Access: Users Read")
@@ -203,12 +203,7 @@ class PeopleStore:
 
     # ---- handlers --------------------------------------------------------------------------------
     def _contract(self, req: Request, errors: list[str]) -> None:
-        if errors == [people_contract.SDK_MISSING]:
-            req.contract_errors.append(people_contract.SDK_MISSING)
-            return
-        if errors:
-            chain = [{"code": E_INVALID, "message": err} for err in errors]
-            self.app.contract_failure(req, errors, failure(E_INVALID, "%s: %s" % (MSG_INVALID, errors[0]), chain))
+        self.app.check_contract(req, errors)
 
     def _user(self, req: Request) -> dict:
         user = self.users.get(req.params["user_id"])

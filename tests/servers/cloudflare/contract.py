@@ -17,6 +17,8 @@ import typing
 from types import SimpleNamespace
 from typing import Any
 
+from tests.servers._contract import load_once, not_an_object, typed_dict_of, unknown_keys, validate
+
 SDK_MISSING = "cloudflare SDK not installed"
 
 # Identity provider ``type`` -> name of the TypedDict in identity_provider_{create,update}_params.
@@ -45,63 +47,30 @@ _LOCK = threading.Lock()
 _CACHE: dict[str, Any] = {}
 
 
+def _import_sdk() -> SimpleNamespace:
+    # pylint: disable=import-outside-toplevel
+    from pydantic import TypeAdapter, ValidationError
+    from cloudflare.types.zero_trust import identity_provider_create_params as idp_create
+    from cloudflare.types.zero_trust import identity_provider_update_params as idp_update
+    from cloudflare.types.zero_trust import organization_create_params as org_create
+    from cloudflare.types.zero_trust import organization_update_params as org_update
+    return SimpleNamespace(
+        TypeAdapter=TypeAdapter, ValidationError=ValidationError,
+        idp_create=idp_create, idp_update=idp_update,
+        org_create=org_create.OrganizationCreateParams,
+        org_update=org_update.OrganizationUpdateParams,
+        adapters={},
+    )
+
+
 def load_sdk() -> SimpleNamespace | None:
     """The SDK modules used for the checks, or ``None`` when the SDK is not installed."""
-    with _LOCK:
-        if "sdk" not in _CACHE:
-            try:
-                # pylint: disable=import-outside-toplevel
-                from pydantic import TypeAdapter, ValidationError
-                from cloudflare.types.zero_trust import identity_provider_create_params as idp_create
-                from cloudflare.types.zero_trust import identity_provider_update_params as idp_update
-                from cloudflare.types.zero_trust import organization_create_params as org_create
-                from cloudflare.types.zero_trust import organization_update_params as org_update
-            except ImportError:
-                _CACHE["sdk"] = None
-            else:
-                _CACHE["sdk"] = SimpleNamespace(
-                    TypeAdapter=TypeAdapter, ValidationError=ValidationError,
-                    idp_create=idp_create, idp_update=idp_update,
-                    org_create=org_create.OrganizationCreateParams,
-                    org_update=org_update.OrganizationUpdateParams,
-                    adapters={},
-                )
-        return _CACHE["sdk"]
+    return load_once(_CACHE, "sdk", _LOCK, _import_sdk)
 
 
-def _hints(cls: Any) -> dict[str, Any]:
-    """Field name -> type of a TypedDict (``Required[...]`` stripped)."""
-    return typing.get_type_hints(cls)
-
-
-def _typed_dict_of(hint: Any) -> Any:
-    """The TypedDict class behind a hint (or ``None`` if the hint is not a TypedDict)."""
-    if isinstance(hint, type) and issubclass(hint, dict) and hasattr(hint, "__total__"):
-        return hint
-    return None
-
-
-def _unknown_keys(value: Any, cls: Any, where: str, ignore: frozenset = frozenset()) -> list[str]:
-    if not isinstance(value, dict) or cls is None:
-        return []
-    allowed = set(_hints(cls)) - ignore
-    return ["%s: unknown key %r (not in the SDK's %s)" % (where, key, cls.__name__)
-            for key in sorted(set(value) - allowed)]
-
-
-def _validate(sdk: SimpleNamespace, cls: Any, body: Any) -> list[str]:
-    adapter = sdk.adapters.get(cls)
-    if adapter is None:
-        adapter = sdk.adapters[cls] = sdk.TypeAdapter(cls)
-    try:
-        adapter.validate_python(body, strict=True)
-    except sdk.ValidationError as exc:
-        out = []
-        for err in exc.errors():
-            loc = ".".join(str(part) for part in err.get("loc", ())) or "body"
-            out.append("%s: %s" % (loc, err.get("msg", "invalid")))
-        return out
-    return []
+def refusal(sdk: SimpleNamespace | None, body: Any) -> list[str]:
+    """Why a body cannot be checked: no SDK, or a body that is no JSON object (``[]`` when it can)."""
+    return [SDK_MISSING] if sdk is None else not_an_object(body)
 
 
 def identity_provider_class(idp_type: Any, operation: str = "create") -> Any:
@@ -117,16 +86,14 @@ def identity_provider_class(idp_type: Any, operation: str = "create") -> Any:
 def check_identity_provider(body: Any, operation: str = "create") -> list[str]:
     """Contract errors of a POST (``create``) or PUT (``update``) identity provider body."""
     sdk = load_sdk()
-    if sdk is None:
-        return [SDK_MISSING]
-    if not isinstance(body, dict):
-        return ["body: expected a JSON object, got %s" % type(body).__name__]
+    if refusal(sdk, body):
+        return refusal(sdk, body)
     cls = identity_provider_class(body.get("type"), operation)
-    hints = _hints(cls)
-    errors = _unknown_keys(body, cls, "body", PATH_KEYS)
-    errors += _unknown_keys(body.get("config"), _typed_dict_of(hints.get("config")), "config")
-    errors += _unknown_keys(body.get("scim_config"), _typed_dict_of(hints.get("scim_config")), "scim_config")
-    errors += _validate(sdk, cls, body)
+    hints = typing.get_type_hints(cls)
+    errors = unknown_keys(body, cls, "body", PATH_KEYS)
+    errors += unknown_keys(body.get("config"), typed_dict_of(hints.get("config")), "config")
+    errors += unknown_keys(body.get("scim_config"), typed_dict_of(hints.get("scim_config")), "scim_config")
+    errors += validate(sdk, cls, body)
     if body.get("type") == "oidc" and cls.__name__ != "AccessOIDC":  # pragma: no cover - table error
         errors.append("type: oidc body not checked against AccessOIDC")
     return errors
@@ -135,15 +102,13 @@ def check_identity_provider(body: Any, operation: str = "create") -> list[str]:
 def check_organization(body: Any, operation: str = "update") -> list[str]:
     """Contract errors of a POST (``create``) or PUT (``update``) organization body."""
     sdk = load_sdk()
-    if sdk is None:
-        return [SDK_MISSING]
-    if not isinstance(body, dict):
-        return ["body: expected a JSON object, got %s" % type(body).__name__]
+    if refusal(sdk, body):
+        return refusal(sdk, body)
     cls = sdk.org_create if operation == "create" else sdk.org_update
-    hints = _hints(cls)
-    errors = _unknown_keys(body, cls, "body", PATH_KEYS)
+    hints = typing.get_type_hints(cls)
+    errors = unknown_keys(body, cls, "body", PATH_KEYS)
     for key in ("login_design", "custom_pages", "mfa_config", "mfa_piv_key_requirements", "service_token_inactivity"):
         if key in hints:
-            errors += _unknown_keys(body.get(key), _typed_dict_of(hints[key]), key)
-    errors += _validate(sdk, cls, body)
+            errors += unknown_keys(body.get(key), typed_dict_of(hints[key]), key)
+    errors += validate(sdk, cls, body)
     return errors

@@ -26,32 +26,30 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
+from tests.servers._contract import load_once, not_an_object, validate
 from tests.servers.cloudflare.contract import PATH_KEYS, SDK_MISSING
 
 _LOCK = threading.Lock()
 _CACHE: dict[str, Any] = {}
 
 
+def _import_sdk() -> SimpleNamespace:
+    # pylint: disable=import-outside-toplevel
+    from pydantic import TypeAdapter, ValidationError
+    from cloudflare.types.zero_trust import organization_revoke_users_params as revoke
+    from cloudflare.types.zero_trust import seat_edit_params as seats
+    from cloudflare.types.zero_trust.access import user_list_params as users
+    from cloudflare.types.zero_trust.access.logs import access_request_list_params as logs
+    return SimpleNamespace(
+        TypeAdapter=TypeAdapter, ValidationError=ValidationError,
+        users=users.UserListParams, logs=logs.AccessRequestListParams,
+        revoke=revoke.OrganizationRevokeUsersParams, seat=seats.Body,
+        adapters={},
+    )
+
+
 def load_sdk() -> SimpleNamespace | None:
-    with _LOCK:
-        if "sdk" not in _CACHE:
-            try:
-                # pylint: disable=import-outside-toplevel
-                from pydantic import TypeAdapter, ValidationError
-                from cloudflare.types.zero_trust import organization_revoke_users_params as revoke
-                from cloudflare.types.zero_trust import seat_edit_params as seats
-                from cloudflare.types.zero_trust.access import user_list_params as users
-                from cloudflare.types.zero_trust.access.logs import access_request_list_params as logs
-            except ImportError:
-                _CACHE["sdk"] = None
-            else:
-                _CACHE["sdk"] = SimpleNamespace(
-                    TypeAdapter=TypeAdapter, ValidationError=ValidationError,
-                    users=users.UserListParams, logs=logs.AccessRequestListParams,
-                    revoke=revoke.OrganizationRevokeUsersParams, seat=seats.Body,
-                    adapters={},
-                )
-        return _CACHE["sdk"]
+    return load_once(_CACHE, "sdk", _LOCK, _import_sdk)
 
 
 def wire_names(cls: Any) -> dict[str, tuple[str, Any]]:
@@ -121,19 +119,6 @@ def parse_time(value: str) -> datetime | None:
     return stamp
 
 
-def _validate(sdk: SimpleNamespace, hint: Any, value: Any, where: str) -> list[str]:
-    key = repr(hint)
-    adapter = sdk.adapters.get(key)
-    if adapter is None:
-        adapter = sdk.adapters[key] = sdk.TypeAdapter(hint)
-    try:
-        adapter.validate_python(value, strict=True)
-    except sdk.ValidationError as exc:
-        return ["%s%s: %s" % (where, ".".join(str(p) for p in err.get("loc", ())) or "body", err.get("msg", "invalid"))
-                for err in exc.errors()]
-    return []
-
-
 def check_revoke(body: Any, query: dict[str, list[str]]) -> list[str]:
     """Contract errors of a ``revoke_user`` request (body and query)."""
     sdk = load_sdk()
@@ -145,8 +130,8 @@ def check_revoke(body: Any, query: dict[str, list[str]]) -> list[str]:
             errors.append("query: unknown parameter %r (not in the SDK's OrganizationRevokeUsersParams)" % wire)
         elif any(v not in ("true", "false") for v in values):
             errors.append("query.devices: not true or false")
-    if not isinstance(body, dict):
-        return errors + ["body: expected a JSON object, got %s" % type(body).__name__]
+    if not_an_object(body):
+        return errors + not_an_object(body)
     renamed = {}
     for key, value in body.items():
         if key == "devices":
@@ -155,7 +140,7 @@ def check_revoke(body: Any, query: dict[str, list[str]]) -> list[str]:
             renamed[key] = value
         else:
             errors.append("body: unknown key %r (not in the SDK's OrganizationRevokeUsersParams)" % key)
-    return errors + _validate(sdk, sdk.revoke, renamed, "")
+    return errors + validate(sdk, sdk.revoke, renamed)
 
 
 def check_seats(body: Any) -> list[str]:
@@ -171,5 +156,5 @@ def check_seats(body: Any) -> list[str]:
         if isinstance(item, dict):
             errors += ["body.%d: unknown key %r (not in the SDK's seat_edit_params.Body)" % (index, key)
                        for key in sorted(set(item) - allowed)]
-        errors += _validate(sdk, sdk.seat, item, "body.%d." % index)
+        errors += validate(sdk, sdk.seat, item, "body.%d." % index)
     return errors

@@ -12,24 +12,18 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._au
     oidc_endpoints,
     version_tuple,
 )
+from ansible_collections.idpbridge.authentik_cloudflare.tests.unit.fake_module import FakeModule
 
 
-class FakeModule:
-    def __init__(self, **params):
-        self.params = dict(url="https://auth.example.com/api/v3/", token="t0ken-value-123456", validate_certs=True,
-                           ca_path=None, timeout=5, retries=0)
-        self.params.update(params)
-
-    def warn(self, msg):
-        pass
-
-    def fail_json(self, **kwargs):
-        raise AssertionError(kwargs)
+def connection(**params):
+    """A module with the connection options of an authentik module."""
+    return FakeModule(dict(url="https://auth.example.com/api/v3/", token="t0ken-value-123456", validate_certs=True,
+                           ca_path=None, timeout=5, retries=0), **params)
 
 
 @pytest.fixture
 def client():
-    return AuthentikClient.from_module(FakeModule())
+    return AuthentikClient.from_module(connection())
 
 
 # ---- errors -------------------------------------------------------------------------------------------
@@ -82,15 +76,15 @@ def test_hints(client, status, message, expected):
 # ---- client set-up ------------------------------------------------------------------------------------
 
 def test_client_strips_the_api_prefix_and_masks_the_token():
-    client = AuthentikClient.from_module(FakeModule())
+    client = AuthentikClient.from_module(connection())
     assert client.root_url == "https://auth.example.com"
     assert client.base_url == "https://auth.example.com/api/v3"
     assert client.redact("Bearer t0ken-value-123456") == "********"
 
 
 def test_client_rejects_a_bad_url():
-    with pytest.raises(AssertionError) as info:
-        AuthentikClient.from_module(FakeModule(url="auth.example.com"))
+    with pytest.raises(SystemExit) as info:
+        AuthentikClient.from_module(connection(url="auth.example.com"))
     assert "must be an absolute http(s) URL" in str(info.value)
 
 

@@ -10,23 +10,14 @@ import pytest
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._authentik import AuthentikClient
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import concurrently
-
-
-class FakeModule:
-    def __init__(self):
-        self.params = dict(url="https://auth.example.com", token="t0ken-value-123456", validate_certs=True,
-                           ca_path=None, timeout=5, retries=0)
-
-    def warn(self, msg):
-        pass
-
-    def fail_json(self, **kwargs):
-        raise AssertionError(kwargs)
+from ansible_collections.idpbridge.authentik_cloudflare.tests.unit.fake_module import FakeModule
 
 
 @pytest.fixture
 def client():
-    return AuthentikClient.from_module(FakeModule())
+    module = FakeModule(dict(url="https://auth.example.com", token="t0ken-value-123456", validate_certs=True,
+                             ca_path=None, timeout=5, retries=0))
+    return AuthentikClient.from_module(module)
 
 
 def test_concurrently_keeps_order_and_hands_back_errors():

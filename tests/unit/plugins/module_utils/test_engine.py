@@ -10,6 +10,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._en
     CHANGED_MASK, ManagedObject, ManagedSet, differences, ensure, ensure_set, merge, sanitize,
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import MASK
+from ansible_collections.idpbridge.authentik_cloudflare.tests.unit.fake_module import FakeModule
 
 
 # ---- sanitize -------------------------------------------------------------------------------
@@ -63,23 +64,6 @@ def test_merge_updates_nested_dicts_key_by_key_without_touching_the_inputs():
 
 
 # ---- ensure() with a fake module and resource ------------------------------------------------
-
-class FakeModule:
-    def __init__(self, params=None, check_mode=False, diff=False):
-        self.params = dict(params or {})
-        self.check_mode = check_mode
-        self._diff = diff
-        self.warnings = []
-
-    def warn(self, msg):
-        self.warnings.append(msg)
-
-    def fail_json(self, **kwargs):
-        raise SystemExit(("fail", kwargs))
-
-    def exit_json(self, **kwargs):
-        raise SystemExit(("exit", kwargs))
-
 
 class Thing(ManagedObject):
     """An object with a name, a size, a tag list (order-free) and a secret."""

@@ -18,6 +18,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._au
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import (
     ApiClient, Redactor, validate_base_url,
 )
+from ansible_collections.idpbridge.authentik_cloudflare.tests.unit.fake_module import FakeModule
 
 TOKEN = "unit-test-token-0123456789abcdef"
 
@@ -307,21 +308,9 @@ def test_validate_base_url():
 
 # ---- pagination ----------------------------------------------------------------------------------
 
-class FakeModule:
-    def __init__(self, **params):
-        self.params = dict(url=None, token=TOKEN, validate_certs=True, ca_path=None, timeout=5, retries=3)
-        self.params.update(params)
-        self.warnings = []
-
-    def warn(self, msg):
-        self.warnings.append(msg)
-
-    def fail_json(self, **kwargs):
-        raise AssertionError(kwargs)
-
-
 def AuthentikClientFor(url, **params):
-    return AuthentikClient.from_module(FakeModule(url=url, **params))
+    module = FakeModule(dict(url=url, token=TOKEN, validate_certs=True, ca_path=None, timeout=5, retries=3), **params)
+    return AuthentikClient.from_module(module)
 
 
 def test_pagination_walks_every_page(server):

@@ -17,6 +17,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._en
 from ansible_collections.idpbridge.authentik_cloudflare.tests.unit.plugins.modules.authentik_module_support import (
     ROOT, load,
 )
+from ansible_collections.idpbridge.authentik_cloudflare.tests.unit.fake_module import FakeModule
 
 provider_mod = load("authentik_provider_oauth2")
 application_mod = load("authentik_application")
@@ -48,17 +49,6 @@ def as_version(series):
 
 def fields(series, model):
     return set(SERIES[series]["models"][model])
-
-
-class FakeModule:
-    def __init__(self, params, check_mode=False):
-        self.params = params
-        self.check_mode = check_mode
-        self._diff = False
-        self.warnings = []
-
-    def warn(self, text):
-        self.warnings.append(text)
 
 
 class FakeClient:

@@ -19,6 +19,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._ht
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.modules import (
     cloudflare_access_identity_provider as mod,
 )
+from ansible_collections.idpbridge.authentik_cloudflare.tests.unit.fake_module import FakeModule
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 DOMAIN = "myteam.cloudflareaccess.com"
@@ -121,24 +122,13 @@ class FakeCloudflare:
         return [b for m, _p, b in self.sent if m == method]
 
 
-class FakeModule:
-    def __init__(self, check_mode=False, diff=False, **given):
-        self.params = params(**given)
-        self.check_mode = check_mode
-        self._diff = diff
-        self.warnings = []
-
-    def warn(self, msg):
-        self.warnings.append(msg)
-
-
 @pytest.fixture
 def cloud():
     return FakeCloudflare()
 
 
 def run(cloud, check_mode=False, diff=False, **given):
-    module = FakeModule(check_mode=check_mode, diff=diff, **given)
+    module = FakeModule(params(**given), check_mode=check_mode, diff=diff)
     mod.check_params(module.params)
     client = lm.LoginMethodClient("https://api.example.test/client/v4", {"Authorization": "Bearer t0k3n-value"},
                                   cf.Scope("account", ACCOUNT), retries=0, warn=module.warn)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.doc_fragments import _access_rules, _attributes, _cloudflare
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.doc_fragments import _access_rules, _attributes, _authentik, _cloudflare
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import cloudflare_argument_spec
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.modules import (
     cloudflare_access_identity_provider as idp,
@@ -35,6 +35,7 @@ FRAGMENTS = {
     "idpbridge.authentik_cloudflare._cloudflare.actiongroup": _cloudflare.ModuleDocFragment.ACTIONGROUP,
     "idpbridge.authentik_cloudflare._attributes": _attributes.ModuleDocFragment.DOCUMENTATION,
     "idpbridge.authentik_cloudflare._attributes.info_module": _attributes.ModuleDocFragment.INFO_MODULE,
+    "idpbridge.authentik_cloudflare._authentik.from_cloudflare": _authentik.ModuleDocFragment.FROM_CLOUDFLARE,
     "idpbridge.authentik_cloudflare._access_rules": _access_rules.ModuleDocFragment.DOCUMENTATION,
 }
 SPECS = {
