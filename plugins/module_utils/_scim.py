@@ -195,7 +195,6 @@ class ScimProvider(ManagedObject):
     """authentik's SCIM provider, identified by name."""
 
     kind = "SCIM provider"
-    result_key = "provider"
     secret_keys = frozenset(("token",))
 
     def __init__(self, module, client):
@@ -304,9 +303,6 @@ class ScimProvider(ManagedObject):
 
     def present(self, obj):
         return dict(obj or {})
-
-    def flat(self, obj):
-        return {"pk": obj.get("pk"), "application": obj.get("assigned_backchannel_application_slug")}
 
 
 def backchannel_pks(client, names, check_mode, warn):

@@ -27,7 +27,7 @@ extends_documentation_fragment:
   - idpbridge.authentik_cloudflare._attributes.info_module
 options:
   name:
-    description: Name of the SCIM provider. One that does not exist is not an error (RV(found) is false).
+    description: Name of the SCIM provider. One that does not exist is not an error (RV(providers) is then empty).
     type: str
     required: true
   wait:
@@ -65,18 +65,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-found:
-  description: Whether the provider exists.
+providers:
+  description:
+    - The provider asked for, C(token) masked, as a list of one; empty when it does not exist.
+    - Its C(assigned_backchannel_application_slug) names the application it is attached to, or is None.
   returned: always
-  type: bool
-provider:
-  description: The provider (C(token) masked), empty when not found.
-  returned: always
-  type: dict
-application:
-  description: The slug of the application the provider is attached to, or None.
-  returned: always
-  type: str
+  type: list
+  elements: dict
 status:
   description: authentik's C(sync/status) answer (C(is_running), C(last_successful_sync), C(last_sync_status)).
   returned: when found
@@ -135,7 +130,7 @@ def main():
     try:
         provider = scim_provider_by_name(client, p["name"])
         if provider is None:
-            module.exit_json(changed=False, found=False, provider={}, application=None,
+            module.exit_json(changed=False, providers=[],
                              msg="authentik SCIM provider %r does not exist" % p["name"])
         if p["wait"]:
             finished, report = wait_for_sync(client, provider, p.get("since"), max(0, p["wait_timeout"]))
@@ -147,8 +142,7 @@ def main():
     except (ApiError, LookupFailed) as exc:
         fail(module, exc)
     result = {
-        "changed": False, "found": True, "provider": sanitize(provider, frozenset(("token",))),
-        "application": provider.get("assigned_backchannel_application_slug"),
+        "changed": False, "providers": [sanitize(provider, frozenset(("token",)))],
         "status": report["status"], "running": report["running"], "finished": finished,
         "errors": report["errors"], "last_task": report["last_task"], "tasks": report["tasks"],
     }
