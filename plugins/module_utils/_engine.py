@@ -104,6 +104,17 @@ class _Managed:
         """How messages name the thing, e.g. "OAuth2 provider 'cf-access'"."""
         raise NotImplementedError
 
+    def update(self, current, changes, desired):
+        """Send ``changes`` (the differing keys of ``desired``) for ``current``; return the object after."""
+        raise NotImplementedError
+
+    def delete(self, current):
+        raise NotImplementedError
+
+    def present(self, obj):
+        """The object as returned to the user (before sanitising). Default: the API object."""
+        return obj
+
 
 class ManagedObject(_Managed):
     """What the engine needs to know about one kind of API object.
@@ -136,21 +147,11 @@ class ManagedObject(_Managed):
     def refuse(self, current, desired):
         """Raise ``Refused`` when the change cannot be made (type change, read-only object)."""
 
-    # -- writes ----------------------------------------------------------------------------
+    # -- writes (update, delete: see _Managed) --------------------------------------------
     def create(self, desired):
         raise NotImplementedError
 
-    def update(self, current, changes, desired):
-        raise NotImplementedError
-
-    def delete(self, current):
-        raise NotImplementedError
-
-    # -- results ---------------------------------------------------------------------------
-    def present(self, obj):
-        """The object as returned to the user (before sanitising). Default: the API object."""
-        return obj
-
+    # -- results (present: see _Managed) -----------------------------------------------------
     def derived(self, obj):
         """Values added to the result that are not fields of the object (derived URLs, ids of other
         objects), each documented in RETURN; never a secret and never a field of ``end_state``."""

@@ -67,15 +67,6 @@ class ManagedSet(_Managed):
     def create(self, identity, desired):
         raise NotImplementedError
 
-    def update(self, current, changes, desired):
-        raise NotImplementedError
-
-    def delete(self, current):
-        raise NotImplementedError
-
-    def present(self, obj):
-        return obj
-
 
 def ensure_set(module, resource, purge=False):
     """Bring the members of ``resource`` to what ``wanted()`` says and return the module result.
