@@ -302,7 +302,9 @@ class ScimProvider(ManagedObject):
         self.client.delete("%s%d/" % (SCIM_PATH, current["pk"]), what="delete %s" % self.label())
 
     def present(self, obj):
-        return dict(obj or {})
+        out = dict(obj or {})
+        out.setdefault("pk", None)  # None when check mode predicts a new provider
+        return out
 
 
 def backchannel_pks(client, names, check_mode, warn):

@@ -436,7 +436,9 @@ class Application(ManagedObject):
 
     # -- results ---------------------------------------------------------------------------
     def present(self, obj):
-        return dict(obj or {})
+        out = dict(obj or {})
+        out.setdefault("pk", None)  # None when check mode predicts a new application
+        return out
 
     def _issuer_mode(self, provider_pk):
         if self.provider is not None and self.provider.get("pk") == provider_pk:

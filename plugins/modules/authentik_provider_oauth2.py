@@ -563,7 +563,11 @@ class OAuth2Provider(ManagedObject):
         self.client.delete("/providers/oauth2/%d/" % current["pk"], what="delete %s" % self.label())
 
     def present(self, obj):
-        return dict(obj or {})
+        out = dict(obj or {})
+        # the keys the role reads exist also when check mode predicts a new provider (then None)
+        out.setdefault("pk", None)
+        out.setdefault("client_id", None)
+        return out
 
     def derived(self, obj):
         p = self.params

@@ -316,7 +316,7 @@ def test_verbose_success_output_holds_no_secret(api, servers, play):
                   verbosity=4, diff=True)
     assert result.rc == 0, result.output
     assert result.changed == 2
-    assert "identity_provider" in result.stdout                        # -vvvv prints the results
+    assert "end_state" in result.stdout                                # -vvvv prints the results
     no_leak(result, secret, servers.cloudflare_token)
 
 
