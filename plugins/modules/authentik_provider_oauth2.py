@@ -228,7 +228,8 @@ existing:
 end_state:
   description:
     - The provider as authentik stores it after the run (predicted in check mode), client secret masked. Empty when absent.
-    - The role reads RV(end_state.pk) and RV(end_state.client_id) (the App ID in Cloudflare); in check mode, when authentik would create the provider, they are None.
+    - The role reads its C(pk) and C(client_id) (the App ID in Cloudflare); in check mode, when authentik would create the
+      provider, they are None.
   returned: always
   type: dict
   sample:
