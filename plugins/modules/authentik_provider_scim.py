@@ -143,7 +143,8 @@ existing:
 end_state:
   description:
     - The provider after the run (predicted in check mode), C(token) masked. Empty when absent.
-    - Its C(pk) is None in check mode before it exists; C(assigned_backchannel_application_slug) names the application it is attached to (as a backchannel provider), or is None.
+    - Its C(pk) is None in check mode before it exists; C(assigned_backchannel_application_slug) names the application
+      it is attached to (as a backchannel provider), or is None.
   returned: always
   type: dict
 changes:

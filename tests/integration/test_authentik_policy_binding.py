@@ -62,8 +62,8 @@ def test_single_binding_check_create_rerun_diff(api, play, app):
     assert len(stored) == 1 and bound["end_state"]["pk"] == stored[0]["pk"] == again["end_state"]["pk"]
     assert bound["target"] == app["pk"]
     assert bound["end_state"] == {"pk": stored[0]["pk"], "target": app["pk"], "kind": "group", "name": ADMINS,
-                                "group": group_pk, "user": None, "policy": None, "order": 10, "enabled": True,
-                                "negate": False, "timeout": 30, "failure_result": False}
+                                  "group": group_pk, "user": None, "policy": None, "order": 10, "enabled": True,
+                                  "negate": False, "timeout": 30, "failure_result": False}
     assert again["end_state"] == bound["end_state"] and again["existing"] == bound["end_state"]
     assert again["actions"][0]["action"] == "none"
     # reads per run: the application, the group, the bindings (one page)
@@ -200,7 +200,7 @@ def test_lookup_failures_name_the_kind_and_the_name(api, play, app):
         "two subjects": ({"application": "cf-access", "bindings": [{"group": ADMINS, "user": "alice"}]},
                          "mutually exclusive: group|user|policy"),
         "purge_bindings alone": ({"application": "cf-access", "group": ADMINS, "purge_bindings": True},
-                            "purge_bindings needs the list form"),
+                                 "purge_bindings needs the list form"),
         "negative timeout": ({"application": "cf-access", "group": ADMINS, "policy_timeout": -1}, "must be 0 or more"),
     }
     result = play(tasks=[task(name, BINDING, args, ignore_errors=True) for name, (args, _m) in cases.items()])
