@@ -74,28 +74,28 @@ providers:
   elements: dict
 status:
   description: authentik's C(sync/status) answer (C(is_running), C(last_successful_sync), C(last_sync_status)).
-  returned: when found
+  returned: when the provider exists
   type: dict
 running:
   description: Whether a sync or a direct push is queued or running.
-  returned: when found
+  returned: when the provider exists
   type: bool
 finished:
   description: Whether a full sync (since O(since)) has finished and nothing is running.
-  returned: when found
+  returned: when the provider exists
   type: bool
 errors:
   description: Warnings and errors logged by the tasks of the last sync (since O(since)), such as failed pushes.
-  returned: when found
+  returned: when the provider exists
   type: list
   elements: str
 last_task:
   description: The newest full-sync task (C(actor), C(state), C(mtime), C(uid), C(problems)), or None.
-  returned: when found
+  returned: when the provider exists
   type: dict
 tasks:
   description: The provider's recent tasks, newest first, each with C(actor), C(state), C(mtime), C(uid), C(problems).
-  returned: when found
+  returned: when the provider exists
   type: list
   elements: dict
 """
