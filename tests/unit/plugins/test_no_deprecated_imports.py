@@ -45,5 +45,5 @@ def test_no_deprecated_shim(path):
 def test_the_check_sees_a_shim():
     tree = ast.parse("from ansible.module_utils.six.moves.urllib.parse import quote\n"
                      "from ansible.module_utils import six\n")
-    names = [name for _, name in imported(tree)]
+    names = [name for _line, name in imported(tree)]
     assert "ansible.module_utils.six.moves.urllib.parse" in names and "ansible.module_utils.six" in names
