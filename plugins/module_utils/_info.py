@@ -58,5 +58,5 @@ def run_info(module, id_option, id_what, client_factory, gather):
     except (ApiError, LookupFailed) as exc:
         fail(module, exc)
     result = dict(extra)
-    result.update({"changed": False, key: objects, "msg": "%d %s found" % (len(objects), key.replace("_", " "))})
+    result.update({"changed": False, key: objects, "msg": "%s found: %d" % (key.replace("_", " "), len(objects))})
     module.exit_json(**result)

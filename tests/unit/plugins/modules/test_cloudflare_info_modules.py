@@ -7,6 +7,7 @@ import pytest
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _cloudflare as cf
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._info import run_info
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.modules import (
     cloudflare_access_identity_provider_info as idp_info,
 )
@@ -96,3 +97,31 @@ def test_organization_description():
     }
     custom = org_info.describe({"name": "Team", "auth_domain": "login.example.com"})
     assert "team_name" not in custom and custom["callback_url"] == "https://login.example.com/cdn-cgi/access/callback"
+
+
+class Exited(Exception):
+    """What exit_json or fail_json was called with."""
+
+
+def exiting_module(params):
+    def leave(**kwargs):
+        raise Exited(kwargs)
+    return type("Module", (), {"params": params, "exit_json": staticmethod(leave), "fail_json": staticmethod(leave)})()
+
+
+def test_run_info_returns_the_list_once_with_derived_values(cloud):
+    module = exiting_module({"name": "authentik", "identity_provider_id": None})
+    with pytest.raises(Exited) as out:
+        run_info(module, "identity_provider_id", "a login method id", lambda _m: client_for(cloud), idp_info.gather)
+    result = out.value.args[0]
+    assert set(result) == {"changed", "msg", "identity_providers", "callback_url", "test_url"}
+    assert result["changed"] is False and result["msg"] == "identity providers found: 1"
+    assert [i["name"] for i in result["identity_providers"]] == ["authentik"]
+
+
+def test_run_info_refuses_an_id_that_is_no_uuid_before_any_request(cloud):
+    module = exiting_module({"name": None, "identity_provider_id": "../x"})
+    with pytest.raises(Exited) as out:
+        run_info(module, "identity_provider_id", "a login method id", lambda _m: client_for(cloud), idp_info.gather)
+    assert out.value.args[0] == {"msg": "identity_provider_id must be a login method id (a UUID), got '../x'"}
+    assert cloud.sent == []
