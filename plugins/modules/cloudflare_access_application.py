@@ -124,6 +124,7 @@ end_state:
     - The application after the run (predicted in check mode); empty when absent. Cloudflare adds keys of its own,
       such as C(aud), C(self_hosted_domains) and its defaults; C(policies) holds the linked policies with their
       C(precedence).
+    - Its C(id) is None in check mode when the application would be created.
   returned: always
   type: dict
   sample:
