@@ -6,7 +6,7 @@
 # This module is private to the idpbridge.authentik_cloudflare collection and may change
 # at any time without notice. Do not import it from other collections.
 
-"""The one find -> compare -> create/update/delete engine.
+"""The one find -> compare -> create/update/delete engine for a single object.
 
 A module describes its object with a ``ManagedObject`` subclass (how to find it, what the user
 wants in API terms, how to normalise the server's answer, how to write) and hands it to
@@ -16,8 +16,21 @@ wants in API terms, how to normalise the server's answer, how to write) and hand
 * check mode: every read happens, no write is sent, the end state is predicted;
 * ``diff`` (only with ``--diff``): before/after of the normalised forms, secrets masked,
   identical in check mode and in a real run;
-* the result contract: ``changed``, ``msg``, the object under its own key, ``existing``,
-  ``end_state`` and the flat ids the role chains on, all sanitised by one function.
+* the result contract (docs/development.md, "Result contract"): ``changed``, ``msg``,
+  ``existing`` (the object before, ``{}`` when it did not exist), ``end_state`` (the object
+  after, ``{}`` when absent; predicted in check mode), ``changes`` (the compared fields that
+  differ) and ``diff`` only with ``--diff``; both objects sanitised by one function. The
+  object appears once, as ``end_state``: the role reads ``end_state.<field>``. Values that are
+  not fields of the API object (derived URLs, ids of other objects) come from
+  ``ManagedObject.derived()`` and must be documented in the module's RETURN.
+
+Sets of objects (policy bindings of one application) have their own engine in
+``_engine_set.py``, with the same contract over a list.
+
+Lists (docs/development.md, "Lists"): an option that lists entries is exact by default when
+the list is a field of one object we own (a ``purge_<list>`` option, default true, may keep
+entries the user did not list); when the entries are separate objects others may also have
+made, a ``purge_<list>`` option defaults to false, so that a mistake never deletes.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -80,7 +93,6 @@ class _Managed:
     """What every managed thing has: the module, its client, its parameters and a label."""
 
     kind = "object"
-    result_key = "object"
     secret_keys = frozenset()
 
     def __init__(self, module, client):
@@ -92,12 +104,22 @@ class _Managed:
         """How messages name the thing, e.g. "OAuth2 provider 'cf-access'"."""
         raise NotImplementedError
 
+    def update(self, current, changes, desired):
+        """Send ``changes`` (the differing keys of ``desired``) for ``current``; return the object after."""
+        raise NotImplementedError
+
+    def delete(self, current):
+        raise NotImplementedError
+
+    def present(self, obj):
+        """The object as returned to the user (before sanitising). Default: the API object."""
+        return obj
+
 
 class ManagedObject(_Managed):
     """What the engine needs to know about one kind of API object.
 
-    Subclasses set ``kind`` (a label for messages), ``result_key`` (the key of the object in the
-    module result) and ``secret_keys``, and implement the methods below. ``find`` and ``desired``
+    Subclasses set ``kind`` (a label for messages) and ``secret_keys``, and implement the methods below. ``find`` and ``desired``
     may raise ``LookupFailed``; every method may raise ``ApiError``.
     """
 
@@ -125,23 +147,14 @@ class ManagedObject(_Managed):
     def refuse(self, current, desired):
         """Raise ``Refused`` when the change cannot be made (type change, read-only object)."""
 
-    # -- writes ----------------------------------------------------------------------------
+    # -- writes (update, delete: see _Managed) --------------------------------------------
     def create(self, desired):
         raise NotImplementedError
 
-    def update(self, current, changes, desired):
-        raise NotImplementedError
-
-    def delete(self, current):
-        raise NotImplementedError
-
-    # -- results ---------------------------------------------------------------------------
-    def present(self, obj):
-        """The object as returned to the user (before sanitising). Default: the API object."""
-        return obj
-
-    def flat(self, obj):
-        """Flat values the role chains on (ids, slugs); never a secret."""
+    # -- results (present: see _Managed) -----------------------------------------------------
+    def derived(self, obj):
+        """Values added to the result that are not fields of the object (derived URLs, ids of other
+        objects), each documented in RETURN; never a secret and never a field of ``end_state``."""
         return {}
 
 
@@ -156,14 +169,12 @@ def ensure(module, resource, state="present"):
     if state == "absent":
         if current is None:
             result.update(msg="%s is already absent" % resource.label(), end_state={})
-            result[resource.result_key] = {}
         else:
             resource.refuse(current, None)
             if not check:
                 resource.delete(current)
             result.update(changed=True, msg="%s %s" % (resource.label(), "would be deleted" if check else "deleted"),
                           end_state={})
-            result[resource.result_key] = {}
         if module._diff:
             result["diff"] = {"before": sanitize(before, secrets), "after": {}}
         return result
@@ -201,8 +212,7 @@ def ensure(module, resource, state="present"):
     result["changes"] = sorted(changes) if result["changed"] else []
     presented = resource.present(end)
     result["end_state"] = sanitize(presented, secrets)
-    result[resource.result_key] = result["end_state"]
-    result.update(resource.flat(end))
+    result.update(resource.derived(end))
     return result
 
 
@@ -227,188 +237,3 @@ def fail(module, exc):
         if exc.codes:
             kwargs["api_error_codes"] = exc.codes
     module.fail_json(**kwargs)
-
-
-class ManagedSet(_Managed):
-    """A set of API objects reconciled together, such as the policy bindings of one application.
-
-    Members are told apart by an identity (a hashable value, e.g. ``("group", "<uuid>")``).
-    ``ensure_set()`` lists the members once, matches them to the wanted items and plans
-    creates, partial updates and deletes; check mode, diff and sanitising behave as in
-    ``ensure()``. ``label()`` names the set, e.g. "the policy bindings of application 'x'".
-    """
-
-    result_key = "objects"
-
-    def find_all(self):
-        """Every current member, as the API returns them (one listing, all pages)."""
-        raise NotImplementedError
-
-    def identity(self, obj):
-        """The identity of a current member."""
-        raise NotImplementedError
-
-    def describe(self, identity):
-        """How messages name one member, e.g. "group 'admins'"."""
-        return str(identity)
-
-    def wanted(self):
-        """The wanted members: a list of ``(identity, state, desired)``.
-
-        ``state`` is "present" or "absent"; ``desired`` is normalised and holds only the keys
-        the user set. Each identity may appear once.
-        """
-        raise NotImplementedError
-
-    def normalize(self, obj):
-        raise NotImplementedError
-
-    def defaults(self, identity):
-        """What the server fills in on create, for check-mode predictions."""
-        return {}
-
-    def rank(self, obj, desired):
-        """Sort key among members sharing one identity: the lowest is kept, the others deleted."""
-        return len(differences(self.normalize(obj), desired))
-
-    def create(self, identity, desired):
-        raise NotImplementedError
-
-    def update(self, current, changes, desired):
-        raise NotImplementedError
-
-    def delete(self, current):
-        raise NotImplementedError
-
-    def present(self, obj):
-        return obj
-
-
-def ensure_set(module, resource, exclusive=False):
-    """Bring the members of ``resource`` to what ``wanted()`` says and return the module result.
-
-    * a wanted member that is missing is created; one that differs gets a partial update;
-    * several members with one identity are collapsed: the closest one is kept (and updated),
-      the others are deleted;
-    * ``state: absent`` items are deleted (every member with that identity);
-    * with ``exclusive``, members whose identity is not wanted are deleted.
-
-    Writes run deletes first, then updates, then creates (so a freed slot can be reused).
-    The result has ``changed``, ``msg``, ``actions`` (one entry per member touched or kept),
-    ``existing``, ``end_state`` and the members after the run under ``resource.result_key``;
-    ``diff`` (with ``--diff``) maps each touched member's description to its normalised,
-    sanitised form before and after, the same in check mode and in a real run.
-    """
-    check = module.check_mode
-    secrets = resource.secret_keys
-    current = resource.find_all()
-    groups = {}
-    order = []
-    for obj in current:
-        ident = resource.identity(obj)
-        if ident not in groups:
-            groups[ident] = []
-            order.append(ident)
-        groups[ident].append(obj)
-
-    wanted = resource.wanted()
-    seen = set()
-    for ident, _state, _desired in wanted:
-        if ident in seen:
-            raise Refused("%s is listed more than once; give each member once" % resource.describe(ident))
-        seen.add(ident)
-
-    deletes, updates, creates, actions = [], [], [], []
-    before_diff, after_diff = {}, {}
-
-    def note(name, obj_before, obj_after):
-        before_diff[name] = sanitize(obj_before, secrets) if obj_before is not None else {}
-        after_diff[name] = sanitize(obj_after, secrets) if obj_after is not None else {}
-
-    def plan_delete(ident, obj, reason):
-        deletes.append(obj)
-        name = resource.describe(ident)
-        if len(groups.get(ident) or []) > 1:
-            name = "%s [%s]" % (name, obj.get("pk"))
-        actions.append({"item": resource.describe(ident), "action": "delete", "reason": reason,
-                        "pk": obj.get("pk"), "changes": []})
-        note(name, resource.normalize(obj), None)
-
-    for ident, state, desired in wanted:
-        have = groups.get(ident) or []
-        if state == "absent":
-            for obj in have:
-                plan_delete(ident, obj, "absent")
-            if not have:
-                actions.append({"item": resource.describe(ident), "action": "none", "reason": "already absent",
-                                "pk": None, "changes": []})
-            continue
-        if not have:
-            predicted = merge(resource.defaults(ident), desired)
-            creates.append((ident, desired, predicted))
-            actions.append({"item": resource.describe(ident), "action": "create", "reason": "missing",
-                            "pk": None, "changes": sorted(desired)})
-            note(resource.describe(ident), None, resource.normalize(predicted))
-            continue
-        ranked = sorted(enumerate(have), key=lambda pair: (resource.rank(pair[1], desired), pair[0]))
-        keep = ranked[0][1]
-        for _index, extra in ranked[1:]:
-            plan_delete(ident, extra, "duplicate of %s" % keep.get("pk"))
-        before = resource.normalize(keep)
-        changes = differences(before, desired)
-        if changes:
-            updates.append((ident, keep, changes, desired))
-            actions.append({"item": resource.describe(ident), "action": "update", "reason": "differs",
-                            "pk": keep.get("pk"), "changes": sorted(changes)})
-            name = resource.describe(ident)
-            if len(have) > 1:
-                name = "%s [%s]" % (name, keep.get("pk"))
-            note(name, before, merge(before, changes))
-        else:
-            actions.append({"item": resource.describe(ident), "action": "none", "reason": "up to date",
-                            "pk": keep.get("pk"), "changes": []})
-
-    if exclusive:
-        for ident in order:
-            if ident in seen:
-                continue
-            for obj in groups[ident]:
-                plan_delete(ident, obj, "not listed (exclusive)")
-
-    # Writes (none in check mode), then the members as they end up.
-    replaced = {}
-    removed = set()
-    for obj in deletes:
-        if not check:
-            resource.delete(obj)
-        removed.add(id(obj))
-    for ident, keep, changes, desired in updates:
-        replaced[id(keep)] = merge(keep, changes) if check else resource.update(keep, changes, desired)
-    created = []
-    for ident, desired, predicted in creates:
-        created.append(predicted if check else resource.create(ident, desired))
-
-    end = [replaced.get(id(obj), obj) for obj in current if id(obj) not in removed] + created
-    counts = {}
-    for action in actions:
-        counts[action["action"]] = counts.get(action["action"], 0) + 1
-    changed = bool(deletes or updates or creates)
-    if changed:
-        words = ({"create": "to create", "update": "to update", "delete": "to delete"} if check
-                 else {"create": "created", "update": "updated", "delete": "deleted"})
-        done = ", ".join("%d %s" % (counts[a], words[a]) for a in ("create", "update", "delete") if counts.get(a))
-        msg = "%s: %s" % (resource.label(), done)
-    else:
-        msg = "%s are up to date" % resource.label()
-    presented_end = [sanitize(resource.present(obj), secrets) for obj in end]
-    result = {
-        "changed": changed,
-        "msg": msg,
-        "actions": actions,
-        "existing": [sanitize(resource.present(obj), secrets) for obj in current],
-        "end_state": presented_end,
-    }
-    result[resource.result_key] = presented_end
-    if module._diff:
-        result["diff"] = {"before": before_diff, "after": after_diff}
-    return result

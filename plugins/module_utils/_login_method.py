@@ -141,7 +141,7 @@ def login_method_ids(client, params, result):
         if isinstance(idp, dict) and idp.get("name") and idp.get("id"):
             ids[idp["name"]] = None if idp["name"] in ids else idp["id"]
     ids = dict((name, ident) for name, ident in ids.items() if ident)
-    end = result.get("identity_provider") or {}
+    end = result.get("end_state") or {}
     name = end.get("name") or params.get("name")
     if end.get("id") and name:
         ids[name] = end["id"]
@@ -163,8 +163,9 @@ def team_urls(client, resource, result):
     if not domain:
         return {}
     out = {"callback_url": callback_url(domain)}
-    if result.get("id"):
-        out["test_url"] = idp_test_url(domain, result["id"])
+    ident = result["end_state"].get("id")
+    if ident:
+        out["test_url"] = idp_test_url(domain, ident)
     return out
 
 
@@ -341,7 +342,8 @@ def scim_result(module, client, resource, result):
     run where Cloudflare showed it, ``scim_secret`` (the task runs with no_log, see the module's ``desired``)."""
     p = module.params
     out = {}
-    if p["state"] == "absent" or not result.get("id"):
+    ident = result["end_state"].get("id")
+    if p["state"] == "absent" or not ident:
         return out
     end = resource.end or {}
     if p.get("scim_rotate_secret"):
@@ -349,12 +351,11 @@ def scim_result(module, client, resource, result):
         out["msg"] = result["msg"] + ("; the SCIM secret would be refreshed" if module.check_mode else
                                       "; SCIM secret refreshed")
         if not module.check_mode:
-            answer = refresh_scim_secret(client, result["id"], resource.label())
+            answer = refresh_scim_secret(client, ident, resource.label())
             resource.keep_scim_secret(answer)
             if isinstance(answer, dict):
                 end = answer
     scim = end.get("scim_config") or {}
-    out["scim_enabled"] = bool(scim.get("enabled"))
     if scim.get("enabled") or (module.check_mode and (p.get("scim_config") or {}).get("enabled")):
         out["scim_base_url"] = scim_base_url(end, client.team_domain([end]))
     if resource.scim_secret:

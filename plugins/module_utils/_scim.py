@@ -195,7 +195,6 @@ class ScimProvider(ManagedObject):
     """authentik's SCIM provider, identified by name."""
 
     kind = "SCIM provider"
-    result_key = "provider"
     secret_keys = frozenset(("token",))
 
     def __init__(self, module, client):
@@ -303,10 +302,9 @@ class ScimProvider(ManagedObject):
         self.client.delete("%s%d/" % (SCIM_PATH, current["pk"]), what="delete %s" % self.label())
 
     def present(self, obj):
-        return dict(obj or {})
-
-    def flat(self, obj):
-        return {"pk": obj.get("pk"), "application": obj.get("assigned_backchannel_application_slug")}
+        out = dict(obj or {})
+        out.setdefault("pk", None)  # None when check mode predicts a new provider
+        return out
 
 
 def backchannel_pks(client, names, check_mode, warn):

@@ -135,7 +135,7 @@ EXAMPLES = r"""
 
 - name: Hand the OIDC endpoints on
   ansible.builtin.debug:
-    msg: "JWKS at {{ app.endpoints.jwks }}, bindings target {{ app.pk }}"
+    msg: "JWKS at {{ app.endpoints.jwks }}, bindings target {{ app.end_state.pk }}"
 
 - name: Let a user in only when every binding passes (connection from the environment)
   idpbridge.authentik_cloudflare.authentik_application:
@@ -149,8 +149,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-application:
-  description: The application as authentik stores it after the run (predicted in check mode). Empty when absent.
+existing:
+  description: The application before the run. Empty when it did not exist.
+  returned: always
+  type: dict
+end_state:
+  description:
+    - The application as authentik stores it after the run (predicted in check mode). Empty when absent.
+    - Its C(pk) (a UUID) is the C(target) of its policy bindings; None in check mode when it would be created.
   returned: always
   type: dict
   sample:
@@ -165,24 +171,6 @@ application:
     meta_description: ""
     meta_publisher: ""
     open_in_new_tab: false
-existing:
-  description: The application before the run. Empty when it did not exist.
-  returned: always
-  type: dict
-end_state:
-  description: The same as RV(application).
-  returned: always
-  type: dict
-pk:
-  description: The application's pk (a UUID), the C(target) of its policy bindings. None in check mode when it would be created.
-  returned: when state is present
-  type: str
-  sample: d2304f93-0549-4601-8b01-922e918845ea
-slug:
-  description: The application's slug.
-  returned: when state is present
-  type: str
-  sample: cloudflare-access
 changes:
   description: The names of the fields that were (or in check mode would be) sent.
   returned: always
@@ -290,7 +278,6 @@ def bound_elsewhere_message(provider_name, other_slug, other_name, slug):
 
 class Application(ManagedObject):
     kind = "application"
-    result_key = "application"
 
     def __init__(self, module, client):
         super(Application, self).__init__(module, client)
@@ -449,7 +436,9 @@ class Application(ManagedObject):
 
     # -- results ---------------------------------------------------------------------------
     def present(self, obj):
-        return dict(obj or {})
+        out = dict(obj or {})
+        out.setdefault("pk", None)  # None when check mode predicts a new application
+        return out
 
     def _issuer_mode(self, provider_pk):
         if self.provider is not None and self.provider.get("pk") == provider_pk:
@@ -457,7 +446,7 @@ class Application(ManagedObject):
         found = self.client.get_or_none("/providers/oauth2/%d/" % provider_pk, what="look up OAuth2 provider %s" % provider_pk)
         return (found or {}).get("issuer_mode") or "per_provider"
 
-    def flat(self, obj):
+    def derived(self, obj):
         provider_pk = obj.get("provider")
         endpoints = {}
         oauth2 = False
@@ -469,7 +458,7 @@ class Application(ManagedObject):
         if oauth2:
             public = self.params.get("public_url") or self.client.root_url
             endpoints = oidc_endpoints(public, obj.get("slug") or self.params["slug"], self._issuer_mode(provider_pk))
-        return {"pk": obj.get("pk"), "slug": obj.get("slug") or self.params["slug"], "endpoints": endpoints}
+        return {"endpoints": endpoints}
 
 
 def check_options(params):

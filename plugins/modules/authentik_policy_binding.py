@@ -17,8 +17,8 @@ description:
     (by name) to it, with the binding's order, enabled, negate, timeout (O(policy_timeout)) and failure result.
   - A binding is identified by its application and the group, user or policy it binds. The order and the flags are
     attributes that the module updates in place (PATCH of the differing fields only).
-  - Either one binding (O(group), O(user) or O(policy)) or a list of them (O(bindings)); with O(exclusive=true) the
-    list is exactly the bindings the application ends up with.
+  - Either one binding (O(group), O(user) or O(policy)) or a list of them (O(bindings)); with O(purge_bindings=true)
+    the list is exactly the bindings the application ends up with.
   - The application's bindings are listed once per run (all pages) and compared as a set.
   - Works with authentik 2024.10 and newer; the bindings API is the same in every release it supports. Only the
     attributes above are sent and compared, never fields only some releases have (such as C(expires) and C(expiring)
@@ -115,10 +115,12 @@ options:
         description: V(present) or V(absent) for this item; defaults to O(state).
         type: str
         choices: [present, absent]
-  exclusive:
+  purge_bindings:
     description:
       - With V(true), the application ends up with exactly the bindings of O(bindings); every other binding of the
-        application is deleted. V(bindings=[]) with V(exclusive=true) removes all of them.
+        application is deleted. V(bindings=[]) with V(purge_bindings=true) removes all of them.
+      - With V(false) (the default), bindings not listed are kept (bindings are separate objects that others may have
+        made too).
       - Only with O(bindings).
     type: bool
     default: false
@@ -149,7 +151,7 @@ EXAMPLES = r"""
 - name: Exactly these bindings, nothing else (connection from the environment)
   idpbridge.authentik_cloudflare.authentik_policy_binding:
     application: cloudflare-access
-    exclusive: true
+    purge_bindings: true
     bindings:
       - group: Cloudflare users
         order: 10
@@ -172,13 +174,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-bindings:
+end_state:
   description:
-    - Every binding of the application after the run (predicted in check mode), in the server's order, with the name of
-      what it binds.
+    - With O(bindings), every binding of the application after the run (predicted in check mode), in the server's
+      order, with the name of what it binds (a list).
+    - With O(group), O(user) or O(policy), that one binding after the run (a dict); empty when it is absent. Its C(pk)
+      (a UUID) is None when it would be created in check mode.
   returned: always
-  type: list
-  elements: dict
+  type: raw
   sample:
     - pk: 981cfacf-a5cb-4828-982d-5ad6818431b9
       target: d2304f93-0549-4601-8b01-922e918845ea
@@ -192,14 +195,10 @@ bindings:
       negate: false
       timeout: 30
       failure_result: false
-binding:
-  description: The single form's binding after the run; empty when it is absent.
-  returned: when O(group), O(user) or O(policy) is used
-  type: dict
-pk:
-  description: The single form's binding pk (a UUID); None when absent or when it would be created in check mode.
-  returned: when O(group), O(user) or O(policy) is used
-  type: str
+existing:
+  description: The same as RV(end_state), before the run.
+  returned: always
+  type: raw
 target:
   description: The application's pk (UUID), the target of its bindings. None when the application does not exist.
   returned: always
@@ -217,7 +216,7 @@ actions:
       description: V(create), V(update), V(delete) or V(none).
       type: str
     reason:
-      description: Why, for example V(missing), V(differs), V(absent), V(not listed (exclusive)) or V(duplicate of <pk>).
+      description: Why, for example V(missing), V(differs), V(absent), V(not listed (purge)) or V(duplicate of <pk>).
       type: str
     pk:
       description: The binding's pk, None for a binding to create.
@@ -232,16 +231,6 @@ actions:
       reason: differs
       pk: 981cfacf-a5cb-4828-982d-5ad6818431b9
       changes: [order]
-existing:
-  description: The application's bindings before the run.
-  returned: always
-  type: list
-  elements: dict
-end_state:
-  description: The same as RV(bindings).
-  returned: always
-  type: list
-  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -251,9 +240,8 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._au
     AuthentikClient,
     authentik_argument_spec,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
-    ManagedSet, ensure_set, fail,
-)
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import fail
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine_set import ManagedSet, ensure_set
 
 KINDS = ("group", "user", "policy")
 # authentik stores order and timeout as 32-bit integers
@@ -319,7 +307,6 @@ def check_attributes(items):
 
 class ApplicationBindings(ManagedSet):
     kind = "policy binding"
-    result_key = "bindings"
 
     def __init__(self, module, client, application):
         super(ApplicationBindings, self).__init__(module, client)
@@ -444,7 +431,7 @@ def main():
         bindings=dict(type="list", elements="dict", options=item_spec,
                       mutually_exclusive=[["group", "user", "policy"]],
                       required_one_of=[["group", "user", "policy"]]),
-        exclusive=dict(type="bool", default=False),
+        purge_bindings=dict(type="bool", default=False),
         state=dict(type="str", default="present", choices=["present", "absent"]),
     )
     module = AnsibleModule(
@@ -454,8 +441,8 @@ def main():
         required_one_of=[["group", "user", "policy", "bindings"]],
     )
     p = module.params
-    if p["exclusive"] and p["bindings"] is None:
-        module.fail_json(msg="exclusive needs the list form: give the bindings option")
+    if p["purge_bindings"] and p["bindings"] is None:
+        module.fail_json(msg="purge_bindings needs the list form: give the bindings option")
     try:
         items = wanted_items(p)
         check_attributes(items)
@@ -467,11 +454,9 @@ def main():
         application = client.application(p["application"])
         if application is None:
             if all(state == "absent" for _k, _n, state, _a in items):
-                result = {"changed": False, "target": None, "bindings": [], "existing": [], "end_state": [],
-                          "actions": [], "msg": "authentik application %r does not exist, so it has no bindings"
-                          % p["application"]}
-                if single:
-                    result.update(binding={}, pk=None)
+                result = {"changed": False, "target": None, "existing": {} if single else [],
+                          "end_state": {} if single else [], "actions": [],
+                          "msg": "authentik application %r does not exist, so it has no bindings" % p["application"]}
                 if module._diff:
                     result["diff"] = {"before": {}, "after": {}}
                 module.exit_json(**result)
@@ -483,17 +468,18 @@ def main():
                         "(a real run fails here if none does)" % p["application"])
             application = {"pk": None, "slug": p["application"]}
         resource = ApplicationBindings(module, client, application)
-        result = ensure_set(module, resource, exclusive=p["exclusive"])
+        result = ensure_set(module, resource, purge=p["purge_bindings"])
     except (ApiError, LookupFailed, Refused) as exc:
         fail(module, exc)
     result["target"] = resource.target
     result["actions"] = resource.skipped + result["actions"]
     if single:
+        # the single form manages one binding: existing and end_state are that binding (empty when absent)
         ident = resource.wanted_identities[0] if resource.wanted_identities else (None, None)
-        mine = [b for b in result["bindings"] if ident[0] is not None and b["kind"] == ident[0]
-                and str(b[ident[0]]) == ident[1]]
-        result["binding"] = mine[0] if mine else {}
-        result["pk"] = mine[0]["pk"] if mine else None
+        for key in ("existing", "end_state"):
+            mine = [b for b in result[key] if ident[0] is not None and b["kind"] == ident[0]
+                    and str(b[ident[0]]) == ident[1]]
+            result[key] = mine[0] if mine else {}
     module.exit_json(**result)
 
 

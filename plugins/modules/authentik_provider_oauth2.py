@@ -201,7 +201,7 @@ EXAMPLES = r"""
 
 - name: Show the client ID
   ansible.builtin.debug:
-    msg: "Client ID {{ provider.client_id }}, authorize at {{ provider.endpoints.authorize }}"
+    msg: "Client ID {{ provider.end_state.client_id }}, authorize at {{ provider.endpoints.authorize }}"
 
 - name: Use the explicit consent flow and a regex redirect URI (connection from the environment)
   idpbridge.authentik_cloudflare.authentik_provider_oauth2:
@@ -221,8 +221,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-provider:
-  description: The provider as authentik stores it after the run (predicted in check mode), client secret masked. Empty when absent.
+existing:
+  description: The provider before the run, client secret masked. Empty when it did not exist.
+  returned: always
+  type: dict
+end_state:
+  description:
+    - The provider as authentik stores it after the run (predicted in check mode), client secret masked. Empty when absent.
+    - The role reads its C(pk) and C(client_id) (the App ID in Cloudflare); in check mode, when authentik would create the
+      provider, they are None.
   returned: always
   type: dict
   sample:
@@ -238,24 +245,6 @@ provider:
       - matching_mode: strict
         url: https://myteam.cloudflareaccess.com/cdn-cgi/access/callback
     assigned_application_slug: cloudflare-access
-existing:
-  description: The provider before the run, client secret masked. Empty when it did not exist.
-  returned: always
-  type: dict
-end_state:
-  description: The same as RV(provider).
-  returned: always
-  type: dict
-pk:
-  description: The provider's primary key (an integer). None in check mode when it would be created.
-  returned: when state is present
-  type: int
-  sample: 9
-client_id:
-  description: The client ID (the App ID in Cloudflare). None in check mode when authentik would generate it.
-  returned: when state is present
-  type: str
-  sample: qOhGlpPILx0ChBY9wx994Bs0Ldq2KkqVjkT76Z1h
 secret_changed:
   description:
     - Whether this run set a new client secret (on create or on rotation), so the other side must be updated.
@@ -428,7 +417,6 @@ def logout_wanted(params, capabilities, running):
 
 class OAuth2Provider(ManagedObject):
     kind = "OAuth2 provider"
-    result_key = "provider"
     secret_keys = frozenset(("client_secret",))
 
     def label(self):
@@ -576,14 +564,16 @@ class OAuth2Provider(ManagedObject):
         self.client.delete("/providers/oauth2/%d/" % current["pk"], what="delete %s" % self.label())
 
     def present(self, obj):
-        return dict(obj or {})
+        out = dict(obj or {})
+        # the keys the role reads exist also when check mode predicts a new provider (then None)
+        out.setdefault("pk", None)
+        out.setdefault("client_id", None)
+        return out
 
-    def flat(self, obj):
+    def derived(self, obj):
         p = self.params
         public = p.get("public_url") or self.client.root_url
         return {
-            "pk": obj.get("pk"),
-            "client_id": obj.get("client_id"),
             "endpoints": oidc_endpoints(public, obj.get("assigned_application_slug"), obj.get("issuer_mode") or "per_provider"),
         }
 

@@ -38,8 +38,8 @@ options:
     type: str
   include_secret:
     description:
-      - "B(Returns the client secret in clear) in each provider's C(client_secret) and, with O(name), in RV(client_secret),
-        for a later task that hands it to Cloudflare Access."
+      - "B(Returns the client secret in clear) in each provider's C(client_secret) (RV(providers[].client_secret)), for a
+        later task that hands it to Cloudflare Access."
       - "The task B(must) set C(no_log: true), otherwise the module fails without reading anything: the secret would
         otherwise show with C(-v), in callbacks and in AWX job events. Keep the registered variable out of C(debug)
         tasks and templates that are logged."
@@ -66,7 +66,7 @@ EXAMPLES = r"""
 
 - name: Show where Cloudflare finds the keys
   ansible.builtin.debug:
-    msg: "{{ info.provider.endpoints.jwks }}"
+    msg: "{{ info.providers[0].endpoints.jwks }}"
 
 - name: Read the generated client secret for Cloudflare (never without no_log)
   idpbridge.authentik_cloudflare.authentik_provider_oauth2_info:
@@ -77,7 +77,7 @@ EXAMPLES = r"""
 
 - name: Keep it for the task that configures Cloudflare Access (that task needs no_log too)
   ansible.builtin.set_fact:
-    cloudflare_client_secret: "{{ provider_secret.client_secret }}"
+    cloudflare_client_secret: "{{ provider_secret.providers[0].client_secret }}"
   no_log: true
 
 - name: List every OAuth2 provider and the application it serves
@@ -122,19 +122,6 @@ providers:
         authorize: https://auth.example.com/application/o/authorize/
         token: https://auth.example.com/application/o/token/
         jwks: https://auth.example.com/application/o/cloudflare-access/jwks/
-provider:
-  description: With O(name), the provider (as in RV(providers)); empty when it does not exist.
-  returned: when O(name) is set
-  type: dict
-found:
-  description: Whether at least one provider was found.
-  returned: always
-  type: bool
-client_secret:
-  description:
-    - With O(name) and O(include_secret=true), the provider's client secret in clear. The task has C(no_log) set.
-  returned: when O(name) and O(include_secret=true) are set and the provider exists
-  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -201,11 +188,8 @@ def main():
     except ApiError as exc:
         fail(module, exc)
     providers = [describe_provider(item, public, p["include_secret"], secret) for item, secret in zip(found, secrets)]
-    result = {"changed": False, "providers": providers, "found": bool(providers)}
+    result = {"changed": False, "providers": providers}
     if p.get("name") is not None:
-        result["provider"] = providers[0] if providers else {}
-        if p["include_secret"] and providers:
-            result["client_secret"] = secrets[0]
         result["msg"] = ("authentik OAuth2 provider %r found" if providers else
                          "authentik OAuth2 provider %r does not exist") % p["name"]
     else:

@@ -126,18 +126,6 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-provider:
-  description: The provider after the run (predicted in check mode), C(token) masked. Empty when absent.
-  returned: always
-  type: dict
-pk:
-  description: The provider's primary key (None in check mode before it exists, or when absent).
-  returned: success
-  type: int
-application:
-  description: The slug of the application the provider is attached to (as a backchannel provider), or None.
-  returned: success
-  type: str
 sync_started:
   description: How a full sync was started (V(schedule) or V(save)), or None.
   returned: success
@@ -153,7 +141,10 @@ existing:
   returned: always
   type: dict
 end_state:
-  description: Same as RV(provider).
+  description:
+    - The provider after the run (predicted in check mode), C(token) masked. Empty when absent.
+    - Its C(pk) is None in check mode before it exists; C(assigned_backchannel_application_slug) names the application
+      it is attached to (as a backchannel provider), or is None.
   returned: always
   type: dict
 changes:
@@ -214,10 +205,11 @@ def main():
         result["sync_started"], result["sync_since"] = None, None
         if p["state"] == "present" and p["start_sync"]:
             result["changed"] = True
-            if module.check_mode or result.get("pk") is None:
+            pk = result["end_state"].get("pk")
+            if module.check_mode or pk is None:
                 result["msg"] += "; a full sync would be started"
             else:
-                result["sync_started"], result["sync_since"] = start_full_sync(client, {"pk": result["pk"], "name": p["name"]})
+                result["sync_started"], result["sync_since"] = start_full_sync(client, {"pk": pk, "name": p["name"]})
                 result["msg"] += "; full sync started"
     except (ApiError, LookupFailed, Refused) as exc:
         fail(module, exc)

@@ -28,7 +28,7 @@ extends_documentation_fragment:
   - idpbridge.authentik_cloudflare._attributes
 options:
   name:
-    description: Name of the SCIM provider. One that does not exist is not an error (RV(found) is false).
+    description: Name of the SCIM provider. One that does not exist is not an error (RV(providers) is then empty).
     type: str
     required: true
   wait:
@@ -66,42 +66,37 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-found:
-  description: Whether the provider exists.
+providers:
+  description:
+    - The provider asked for, C(token) masked, as a list of one; empty when it does not exist.
+    - Its C(assigned_backchannel_application_slug) names the application it is attached to, or is None.
   returned: always
-  type: bool
-provider:
-  description: The provider (C(token) masked), empty when not found.
-  returned: always
-  type: dict
-application:
-  description: The slug of the application the provider is attached to, or None.
-  returned: always
-  type: str
+  type: list
+  elements: dict
 status:
   description: authentik's C(sync/status) answer (C(is_running), C(last_successful_sync), C(last_sync_status)).
-  returned: when found
+  returned: when the provider exists
   type: dict
 running:
   description: Whether a sync or a direct push is queued or running.
-  returned: when found
+  returned: when the provider exists
   type: bool
 finished:
   description: Whether a full sync (since O(since)) has finished and nothing is running.
-  returned: when found
+  returned: when the provider exists
   type: bool
 errors:
   description: Warnings and errors logged by the tasks of the last sync (since O(since)), such as failed pushes.
-  returned: when found
+  returned: when the provider exists
   type: list
   elements: str
 last_task:
   description: The newest full-sync task (C(actor), C(state), C(mtime), C(uid), C(problems)), or None.
-  returned: when found
+  returned: when the provider exists
   type: dict
 tasks:
   description: The provider's recent tasks, newest first, each with C(actor), C(state), C(mtime), C(uid), C(problems).
-  returned: when found
+  returned: when the provider exists
   type: list
   elements: dict
 """
@@ -136,7 +131,7 @@ def main():
     try:
         provider = scim_provider_by_name(client, p["name"])
         if provider is None:
-            module.exit_json(changed=False, found=False, provider={}, application=None,
+            module.exit_json(changed=False, providers=[],
                              msg="authentik SCIM provider %r does not exist" % p["name"])
         if p["wait"]:
             finished, report = wait_for_sync(client, provider, p.get("since"), max(0, p["wait_timeout"]))
@@ -148,8 +143,7 @@ def main():
     except (ApiError, LookupFailed) as exc:
         fail(module, exc)
     result = {
-        "changed": False, "found": True, "provider": sanitize(provider, frozenset(("token",))),
-        "application": provider.get("assigned_backchannel_application_slug"),
+        "changed": False, "providers": [sanitize(provider, frozenset(("token",)))],
         "status": report["status"], "running": report["running"], "finished": finished,
         "errors": report["errors"], "last_task": report["last_task"], "tasks": report["tasks"],
     }

@@ -106,7 +106,7 @@ EXAMPLES = r"""
 
 - name: Show where it lives
   ansible.builtin.debug:
-    msg: "Application {{ app.id }} protects https://{{ app.application.domain }}"
+    msg: "Application {{ app.end_state.id }} protects {{ app.url }}"
 
 - name: Remove it
   idpbridge.authentik_cloudflare.cloudflare_access_application:
@@ -115,11 +115,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-application:
+existing:
+  description: The application before the run; empty when it did not exist.
+  returned: always
+  type: dict
+end_state:
   description:
     - The application after the run (predicted in check mode); empty when absent. Cloudflare adds keys of its own,
       such as C(aud), C(self_hosted_domains) and its defaults; C(policies) holds the linked policies with their
       C(precedence).
+    - Its C(id) is None in check mode when the application would be created.
   returned: always
   type: dict
   sample:
@@ -131,18 +136,6 @@ application:
     auto_redirect_to_identity: true
     session_duration: 8h
     policies: [{id: 2e3f4a5b-0f1e-2d3c-4b5a-69788a9b0c1d, name: Grafana, decision: allow, precedence: 1}]
-existing:
-  description: The application before the run; empty when it did not exist.
-  returned: always
-  type: dict
-end_state:
-  description: The same as RV(application).
-  returned: always
-  type: dict
-id:
-  description: The application's id. None in check mode when it would be created.
-  returned: when state is present
-  type: str
 url:
   description: The protected URL, C(https://) and O(domain).
   returned: when state is present
@@ -177,7 +170,6 @@ UNKNOWN_ID = "No Access application has the id %s in %s; leave application_id ou
 
 class Application(ManagedObject):
     kind = "Access application"
-    result_key = "application"
 
     def __init__(self, module, client):
         super(Application, self).__init__(module, client)
@@ -271,8 +263,8 @@ class Application(ManagedObject):
         out.setdefault("id", None)
         return out
 
-    def flat(self, obj):
-        out = {"id": obj.get("id")}
+    def derived(self, obj):
+        out = {}
         if obj.get("domain"):
             out["url"] = "https://%s" % obj["domain"]
         return out

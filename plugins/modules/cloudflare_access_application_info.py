@@ -60,51 +60,21 @@ applications:
   returned: always
   type: list
   elements: dict
-application:
-  description: The one application asked for by O(name) or O(application_id); empty when there is none.
-  returned: when O(name) or O(application_id) is given
-  type: dict
-exists:
-  description: Whether the application asked for exists.
-  returned: when O(name) or O(application_id) is given
-  type: bool
-id:
-  description: The id of the application asked for; None when there is none.
-  returned: when O(name) or O(application_id) is given
-  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access import APPLICATIONS, AccessClient
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import SAFE_ID, cloudflare_argument_spec
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import fail
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._info import info_module_args, run_info
 
 
 def gather(client, params):
-    ident, name = params.get("application_id"), params.get("name")
-    items = client.select(APPLICATIONS, ident, name)
-    result = {"applications": items}
-    if ident or name is not None:
-        one = items[0] if items else None
-        result.update(application=one or {}, exists=one is not None, id=one.get("id") if one else None)
-    return result
+    return "applications", client.select(APPLICATIONS, params.get("application_id"), params.get("name")), {}
 
 
 def main():
-    spec = cloudflare_argument_spec(zone=True)
-    spec.update(name=dict(type="str"), application_id=dict(type="str"))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, mutually_exclusive=[("name", "application_id")])
-    ident = module.params.get("application_id")
-    if ident is not None and not SAFE_ID.match(ident):
-        module.fail_json(msg="application_id must be an application id (a UUID), got %r" % ident)
-    client = AccessClient.from_module(module)
-    try:
-        result = gather(client, module.params)
-    except (ApiError, LookupFailed) as exc:
-        fail(module, exc)
-    module.exit_json(changed=False, **result)
+    module = AnsibleModule(**info_module_args("application_id"))
+    run_info(module, "application_id", "an application id", AccessClient.from_module, gather)
 
 
 if __name__ == "__main__":

@@ -223,7 +223,7 @@ EXAMPLES = r"""
     account_id: 0123456789abcdef0123456789abcdef
     name: authentik
     type: oidc
-    client_id: "{{ provider.client_id }}"
+    client_id: "{{ provider.end_state.client_id }}"
     client_secret: "{{ vault_authentik_client_secret }}"
     auth_url: https://auth.example.com/application/o/authorize/
     token_url: https://auth.example.com/application/o/token/
@@ -234,12 +234,12 @@ EXAMPLES = r"""
 
 - name: Show where to test it
   ansible.builtin.debug:
-    msg: "Login method {{ login_method.id }}: test it at {{ login_method.test_url | default('(team domain unknown)') }}"
+    msg: "Login method {{ login_method.end_state.id }}: test it at {{ login_method.test_url | default('(team domain unknown)') }}"
 
 - name: Push a rotated client secret (connection from CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID)
   idpbridge.authentik_cloudflare.cloudflare_access_identity_provider:
     name: authentik
-    client_id: "{{ provider.client_id }}"
+    client_id: "{{ provider.end_state.client_id }}"
     client_secret: "{{ new_client_secret }}"
     auth_url: https://auth.example.com/application/o/authorize/
     token_url: https://auth.example.com/application/o/token/
@@ -270,7 +270,11 @@ login_method_ids:
   returned: always
   type: dict
   sample: {authentik: 0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b}
-identity_provider:
+existing:
+  description: The login method before the run, without the client secret. Empty when it did not exist.
+  returned: always
+  type: dict
+end_state:
   description:
     - The login method after the run (predicted in check mode), without the client secret. Empty when absent.
     - Cloudflare adds keys of its own, such as C(config.redirect_url), C(scim_config) and C(read_only).
@@ -310,19 +314,6 @@ identity_provider:
       description: Whether Cloudflare refuses API changes to this login method.
       type: bool
       sample: false
-existing:
-  description: The login method before the run, without the client secret. Empty when it did not exist.
-  returned: always
-  type: dict
-end_state:
-  description: The same as RV(identity_provider).
-  returned: always
-  type: dict
-id:
-  description: The login method's id, for Access applications and policies. None in check mode when it would be created.
-  returned: when state is present
-  type: str
-  sample: 0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b
 test_url:
   description: The dashboard's test link for the login method; open it to try a login.
   returned: when state is present, the id is known and the team domain is known
@@ -339,10 +330,6 @@ changes:
   type: list
   elements: str
   sample: [config]
-scim_enabled:
-  description: Whether SCIM is on for the login method after the run.
-  returned: when the login method exists
-  type: bool
 scim_base_url:
   description:
     - The URL a SCIM client pushes to, C(scim_config.scim_base_url) as Cloudflare reports it, else
@@ -354,7 +341,7 @@ scim_secret:
   description:
     - The login method's SCIM secret, B(only) in the run where Cloudflare showed it (SCIM switched on, or
       O(scim_rotate_secret)); the task then runs with C(no_log) (enforced). It is masked everywhere else, also in
-      RV(identity_provider). Hand it to the SCIM client in the next task, such as the token of
+      RV(end_state). Hand it to the SCIM client in the next task, such as the token of
       M(idpbridge.authentik_cloudflare.authentik_provider_scim), and keep the registered variable out of logged tasks.
   returned: when Cloudflare showed a SCIM secret in this run
   type: str
@@ -450,7 +437,6 @@ def check_params(params):
 
 class IdentityProvider(ManagedObject):
     kind = "login method"
-    result_key = "identity_provider"
     secret_keys = SECRET_KEYS
 
     def __init__(self, module, client, read_secret=None):
@@ -600,12 +586,9 @@ class IdentityProvider(ManagedObject):
         out.setdefault("id", None)
         return out
 
-    def flat(self, obj):
-        self.end = obj
-        ident = obj.get("id")
-        if self.recreating and self.module.check_mode:
-            ident = None
-        return {"id": ident}
+    def derived(self, obj):
+        self.end = obj  # the login method after the run, as the API returned it (for team_urls and scim_result)
+        return {}
 
 
 def argument_spec():

@@ -58,7 +58,7 @@ EXAMPLES = r"""
 
 - name: Fail when it is missing
   ansible.builtin.assert:
-    that: authentik_login.exists
+    that: authentik_login.identity_providers | length == 1
     fail_msg: The authentik login method is not set up yet
 """
 
@@ -82,20 +82,6 @@ identity_providers:
         redirect_url: https://myteam.cloudflareaccess.com/cdn-cgi/access/callback
       scim_config: {enabled: false}
       read_only: false
-identity_provider:
-  description: The login method asked for, without the client secret; empty when it does not exist.
-  returned: when O(name) or O(identity_provider_id) is given
-  type: dict
-exists:
-  description: Whether the login method asked for exists.
-  returned: when O(name) or O(identity_provider_id) is given
-  type: bool
-  sample: true
-id:
-  description: The id of the login method asked for; None when it does not exist.
-  returned: when O(name) or O(identity_provider_id) is given
-  type: str
-  sample: 0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b
 test_url:
   description: The dashboard's test link for the login method asked for.
   returned: when the login method asked for exists and the team domain is known
@@ -110,20 +96,15 @@ callback_url:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import (
-    SAFE_ID,
-    SECRET_KEYS,
-    callback_url,
-    cloudflare_argument_spec,
-)
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import SECRET_KEYS, callback_url
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._login_method import (
     LOGIN_METHODS,
     LoginMethodClient,
     idp_test_url,
     present_identity_provider,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import fail, sanitize
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import sanitize
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._info import info_module_args, run_info
 
 
 def shown(obj):
@@ -131,37 +112,20 @@ def shown(obj):
 
 
 def gather(client, params):
-    """The result of the module (without ``changed``)."""
-    ident = params.get("identity_provider_id")
-    name = params.get("name")
-    items = client.select(LOGIN_METHODS, ident, name)
-    result = {"identity_providers": [shown(item) for item in items]}
+    items = client.select(LOGIN_METHODS, params.get("identity_provider_id"), params.get("name"))
+    extra = {}
     domain = client.team_domain(items)
     if domain:
-        result["callback_url"] = callback_url(domain)
-    if ident or name is not None:
-        one = items[0] if items else None
-        result.update(identity_provider=shown(one) if one else {}, exists=one is not None,
-                      id=one.get("id") if one else None)
-        if one and domain and one.get("id"):
-            result["test_url"] = idp_test_url(domain, one["id"])
-    return result
+        extra["callback_url"] = callback_url(domain)
+        asked = params.get("identity_provider_id") or params.get("name") is not None
+        if asked and items and items[0].get("id"):
+            extra["test_url"] = idp_test_url(domain, items[0]["id"])
+    return "identity_providers", [shown(item) for item in items], extra
 
 
 def main():
-    spec = cloudflare_argument_spec(zone=True)
-    spec.update(name=dict(type="str"), identity_provider_id=dict(type="str"))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
-                           mutually_exclusive=[("name", "identity_provider_id")])
-    ident = module.params.get("identity_provider_id")
-    if ident is not None and not SAFE_ID.match(ident):
-        module.fail_json(msg="identity_provider_id must be a login method id (a UUID), got %r" % ident)
-    client = LoginMethodClient.from_module(module)
-    try:
-        result = gather(client, module.params)
-    except (ApiError, LookupFailed) as exc:
-        fail(module, exc)
-    module.exit_json(changed=False, **result)
+    module = AnsibleModule(**info_module_args("identity_provider_id"))
+    run_info(module, "identity_provider_id", "a login method id", LoginMethodClient.from_module, gather)
 
 
 if __name__ == "__main__":

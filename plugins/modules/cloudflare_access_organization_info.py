@@ -58,21 +58,11 @@ organization:
     auth_domain: myteam.cloudflareaccess.com
     session_duration: 24h
     auto_redirect_to_identity: false
-auth_domain:
-  description: The team domain, where users sign in to Access.
-  returned: success
-  type: str
-  sample: myteam.cloudflareaccess.com
 team_name:
   description: The team name, the first label of a C(cloudflareaccess.com) team domain.
   returned: when the team domain is under cloudflareaccess.com
   type: str
   sample: myteam
-name:
-  description: The organization's name.
-  returned: success
-  type: str
-  sample: My team
 callback_url:
   description: The OpenID Connect redirect URI of Cloudflare Access, C(https://<auth_domain>/cdn-cgi/access/callback).
   returned: success
@@ -98,8 +88,8 @@ TEAM_SUFFIX = ".cloudflareaccess.com"
 def describe(org):
     """The module result for an organization object."""
     domain = clean_auth_domain(org.get("auth_domain"))
-    result = {"organization": sanitize(org, SECRET_KEYS), "auth_domain": domain, "name": org.get("name"),
-              "callback_url": callback_url(domain)}
+    result = {"organization": sanitize(org, SECRET_KEYS), "callback_url": callback_url(domain),
+              "msg": "Access organization %r, team domain %s" % (org.get("name"), domain)}
     if domain.lower().endswith(TEAM_SUFFIX):
         result["team_name"] = domain[: -len(TEAM_SUFFIX)]
     return result

@@ -94,8 +94,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-policy:
-  description: The policy after the run (predicted in check mode); empty when absent.
+existing:
+  description: The policy before the run; empty when it did not exist.
+  returned: always
+  type: dict
+end_state:
+  description:
+    - The policy after the run (predicted in check mode); empty when absent.
+    - Its C(id) is what applications link; None in check mode when it would be created.
   returned: always
   type: dict
   sample:
@@ -108,18 +114,6 @@ policy:
     session_duration: 8h
     reusable: true
     app_count: 1
-existing:
-  description: The policy before the run; empty when it did not exist.
-  returned: always
-  type: dict
-end_state:
-  description: The same as RV(policy).
-  returned: always
-  type: dict
-id:
-  description: The policy's id, for applications. None in check mode when it would be created.
-  returned: when state is present
-  type: str
 changes:
   description: The top-level fields that were (or in check mode would be) sent as changed.
   returned: always
@@ -151,7 +145,6 @@ UNKNOWN_ID = "No reusable Access policy has the id %s in %s; leave policy_id out
 
 class Policy(ManagedObject):
     kind = "Access policy"
-    result_key = "policy"
 
     def __init__(self, module, client):
         super(Policy, self).__init__(module, client)
@@ -214,9 +207,6 @@ class Policy(ManagedObject):
         out = dict(obj)
         out.setdefault("id", None)
         return out
-
-    def flat(self, obj):
-        return {"id": obj.get("id")}
 
 
 def argument_spec():

@@ -58,51 +58,21 @@ policies:
   returned: always
   type: list
   elements: dict
-policy:
-  description: The one policy asked for by O(name) or O(policy_id); empty when there is none.
-  returned: when O(name) or O(policy_id) is given
-  type: dict
-exists:
-  description: Whether the policy asked for exists.
-  returned: when O(name) or O(policy_id) is given
-  type: bool
-id:
-  description: The id of the policy asked for; None when there is none.
-  returned: when O(name) or O(policy_id) is given
-  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._access import POLICIES, AccessClient
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import SAFE_ID, cloudflare_argument_spec
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import fail
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._info import info_module_args, run_info
 
 
 def gather(client, params):
-    ident, name = params.get("policy_id"), params.get("name")
-    items = client.select(POLICIES, ident, name)
-    result = {"policies": items}
-    if ident or name is not None:
-        one = items[0] if items else None
-        result.update(policy=one or {}, exists=one is not None, id=one.get("id") if one else None)
-    return result
+    return "policies", client.select(POLICIES, params.get("policy_id"), params.get("name")), {}
 
 
 def main():
-    spec = cloudflare_argument_spec()
-    spec.update(name=dict(type="str"), policy_id=dict(type="str"))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, mutually_exclusive=[("name", "policy_id")])
-    ident = module.params.get("policy_id")
-    if ident is not None and not SAFE_ID.match(ident):
-        module.fail_json(msg="policy_id must be a policy id (a UUID), got %r" % ident)
-    client = AccessClient.from_module(module)
-    try:
-        result = gather(client, module.params)
-    except (ApiError, LookupFailed) as exc:
-        fail(module, exc)
-    module.exit_json(changed=False, **result)
+    module = AnsibleModule(**info_module_args("policy_id", zone=False))
+    run_info(module, "policy_id", "a policy id", AccessClient.from_module, gather)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ def test_policy_and_application_create_rerun_check_mode_diff_absent(api, play):
     assert predicted.rc == 0, predicted.output
     assert writes(api) == []
     pol = predicted.task("Policy")
-    assert pol["changed"] is True and pol["id"] is None
+    assert pol["changed"] is True and pol["end_state"]["id"] is None
     assert pol["diff"]["after"]["include"] == [
         {"oidc": {"claim_name": "groups", "claim_value": "sre", "identity_provider_id": idp}}]
     # In check mode the policy does not exist yet: the application links it as a prediction, with a warning.
@@ -67,8 +67,8 @@ def test_policy_and_application_create_rerun_check_mode_diff_absent(api, play):
     assert stored_app["session_duration"] == "8h"
     assert stored_app["policies"] == [{"id": stored_pol["id"], "precedence": 1}]
     res = created.task("Application")
-    assert res["id"] == stored_app["id"] and res["url"] == "https://grafana.example.com"
-    assert res["application"]["policies"][0]["name"] == "Grafana"
+    assert res["end_state"]["id"] == stored_app["id"] and res["url"] == "https://grafana.example.com"
+    assert res["end_state"]["policies"][0]["name"] == "Grafana"
 
     # Rerun, real and in check mode: no write at all.
     api.cloudflare.clear_log()
@@ -191,8 +191,8 @@ def test_info_modules_and_zone_scope(api, play):
                    task("Missing", {"name": "Nope"}, module=APP_INFO)])
     assert result.rc == 0, result.output
     assert [a["name"] for a in result.task("Apps")["applications"]] == ["Grafana"]
-    assert result.task("One")["exists"] is True and result.task("One")["application"]["domain"] == "grafana.example.com"
-    assert result.task("Missing")["exists"] is False
+    assert [a["domain"] for a in result.task("One")["applications"]] == ["grafana.example.com"]
+    assert result.task("Missing")["applications"] == []
     one = [r for r in api.cloudflare.requests() if r["path"].endswith("/access/apps") and "name" in r["query"]]
     assert one and one[0]["query"]["exact"] == ["true"]
     zone = api.cloudflare.state()["zone_id"]

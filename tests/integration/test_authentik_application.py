@@ -29,7 +29,7 @@ def test_check_create_rerun_diff_and_endpoints(api, play):
     checked = play(tasks=[task("app", APPLICATION, APP)], check=True, diff=True)
     assert checked.rc == 0, checked.output
     predicted = checked.task("app")
-    assert predicted["changed"] is True and predicted["pk"] is None
+    assert predicted["changed"] is True and predicted["end_state"]["pk"] is None
     assert writes(api) == []
     check_reads = counts(api.authentik.requests())
 
@@ -45,7 +45,7 @@ def test_check_create_rerun_diff_and_endpoints(api, play):
     assert sent == [("POST", "/api/v3/core/applications/",
                      {"slug": "cf-access", "name": "Cloudflare Access", "provider": app_state(api)["provider"]})]
     stored = app_state(api)
-    assert created["pk"] == stored["pk"] == again["pk"] and created["slug"] == "cf-access"
+    assert created["end_state"]["pk"] == stored["pk"] == again["end_state"]["pk"] and created["end_state"]["slug"] == "cf-access"
     # the endpoints Cloudflare needs, from the bound provider
     base = api.info["authentik_url"]
     assert created["endpoints"]["jwks"] == base + "/application/o/cf-access/jwks/"
@@ -146,7 +146,7 @@ def test_icon_on_a_release_before_2025_12_goes_through_set_icon_url(api, play):
     app_writes = [w for w in writes(api) if w[1].startswith("/api/v3/core/applications/")]
     assert app_writes == [
         ("POST", "/api/v3/core/applications/", {"slug": "cf-access", "name": "Cloudflare Access",
-                                                "provider": result.task("provider")["pk"]}),
+                                                "provider": result.task("provider")["end_state"]["pk"]}),
         ("POST", "/api/v3/core/applications/cf-access/set_icon_url/", {"url": ICON}),
         ("POST", "/api/v3/core/applications/cf-access/set_icon_url/", {"url": ICON.replace("cloudflare", "cf")}),
         ("PATCH", "/api/v3/core/applications/cf-access/", {"name": "New"}),

@@ -39,7 +39,7 @@ def test_single_binding_check_create_rerun_diff(api, play, app):
     api.authentik.clear_log()
     checked = play(tasks=[task("bind", BINDING, args)], check=True, diff=True)
     predicted = checked.task("bind")
-    assert predicted["changed"] is True and predicted["pk"] is None
+    assert predicted["changed"] is True and predicted["end_state"]["pk"] is None
     assert predicted["actions"] == [{"item": "group 'authentik Admins'", "action": "create", "reason": "missing",
                                      "pk": None, "changes": ["order"]}]
     assert writes(api) == []
@@ -59,12 +59,12 @@ def test_single_binding_check_create_rerun_diff(api, play, app):
     group_pk = lookup(api, "/core/groups/", name=ADMINS)[0]["pk"]
     assert writes(api) == [("POST", "/api/v3/policies/bindings/", {"target": app["pk"], "group": group_pk, "order": 10})]
     stored = bindings_state(api, app["pk"])
-    assert len(stored) == 1 and bound["pk"] == stored[0]["pk"] == again["pk"]
+    assert len(stored) == 1 and bound["end_state"]["pk"] == stored[0]["pk"] == again["end_state"]["pk"]
     assert bound["target"] == app["pk"]
-    assert bound["binding"] == {"pk": stored[0]["pk"], "target": app["pk"], "kind": "group", "name": ADMINS,
-                                "group": group_pk, "user": None, "policy": None, "order": 10, "enabled": True,
-                                "negate": False, "timeout": 30, "failure_result": False}
-    assert again["bindings"] == [bound["binding"]]
+    assert bound["end_state"] == {"pk": stored[0]["pk"], "target": app["pk"], "kind": "group", "name": ADMINS,
+                                  "group": group_pk, "user": None, "policy": None, "order": 10, "enabled": True,
+                                  "negate": False, "timeout": 30, "failure_result": False}
+    assert again["end_state"] == bound["end_state"] and again["existing"] == bound["end_state"]
     assert again["actions"][0]["action"] == "none"
     # reads per run: the application, the group, the bindings (one page)
     assert check_reads == {"GET": 3}
@@ -83,7 +83,7 @@ def test_each_attribute_change_sends_one_patch_with_only_that_field(api, play, a
     assert result.rc == 0, result.output
     sent = writes(api)
     assert sent[0] == ("POST", "/api/v3/policies/bindings/", {"target": app["pk"], "user": 4, "order": 0})
-    pk = result.task("create")["pk"]
+    pk = result.task("create")["end_state"]["pk"]
     assert sent[1:] == [("PATCH", "/api/v3/policies/bindings/%s/" % pk, {field: value}) for field, value in steps]
     for index, (field, _value) in enumerate(steps):
         assert result.task("step %d" % index)["actions"][0]["changes"] == [field]
@@ -93,12 +93,12 @@ def test_each_attribute_change_sends_one_patch_with_only_that_field(api, play, a
         (20, False, True, 5, True)
 
 
-def test_list_form_exclusive_check_mode_and_rerun(api, play, app):
+def test_list_form_purge_bindings_check_mode_and_rerun(api, play, app):
     engineering = lookup(api, "/core/groups/", name="engineering")[0]["pk"]
     stray_group = api_bind(api, app["pk"], group=engineering, order=1)
     stray_user = api_bind(api, app["pk"], user=5, order=2)
     keep = api_bind(api, app["pk"], user=4, order=3)
-    wanted = {"application": "cf-access", "exclusive": True, "bindings": [
+    wanted = {"application": "cf-access", "purge_bindings": True, "bindings": [
         {"group": ADMINS, "order": 10},
         {"user": "alice", "order": 3},
         {"policy": DENY, "order": 30, "negate": True},
@@ -127,24 +127,24 @@ def test_list_form_exclusive_check_mode_and_rerun(api, play, app):
     assert sorted((b["group"] is not None, b["user"] or 0, b["policy"] is not None) for b in stored) == [
         (False, 0, True), (False, 4, False), (True, 0, False)]
     assert keep["pk"] in [b["pk"] for b in stored]
-    assert [b["name"] for b in again["bindings"]] == ["alice", ADMINS, DENY]
+    assert [b["name"] for b in again["end_state"]] == ["alice", ADMINS, DENY]
     # one listing of the bindings per run
     listings = [r for r in api.authentik.requests() if r["path"] == "/api/v3/policies/bindings/" and r["method"] == "GET"]
     assert len(listings) == 3
     assert all(r["query"]["target"] == [app["pk"]] for r in listings)
 
 
-def test_without_exclusive_others_stay_and_bindings_empty_exclusive_removes_all(api, play, app):
+def test_without_purge_others_stay_and_bindings_empty_purge_removes_all(api, play, app):
     api_bind(api, app["pk"], user=5, order=2)
     result = play(tasks=[
         task("add", BINDING, {"application": "cf-access", "bindings": [{"group": ADMINS}]}),
-        task("clear check", BINDING, {"application": "cf-access", "bindings": [], "exclusive": True}, check_mode=True),
-        task("clear", BINDING, {"application": "cf-access", "bindings": [], "exclusive": True}),
-        task("clear again", BINDING, {"application": "cf-access", "bindings": [], "exclusive": True}),
+        task("clear check", BINDING, {"application": "cf-access", "bindings": [], "purge_bindings": True}, check_mode=True),
+        task("clear", BINDING, {"application": "cf-access", "bindings": [], "purge_bindings": True}),
+        task("clear again", BINDING, {"application": "cf-access", "bindings": [], "purge_bindings": True}),
     ])
     assert result.rc == 0, result.output
     assert [a["action"] for a in result.task("add")["actions"]] == ["create"]
-    assert len(result.task("add")["bindings"]) == 2
+    assert len(result.task("add")["end_state"]) == 2
     assert result.task("clear check")["changed"] and result.task("clear")["changed"]
     assert not result.task("clear again")["changed"]
     assert bindings_state(api, app["pk"]) == []
@@ -162,7 +162,7 @@ def test_duplicates_are_collapsed(api, play, app):
                                  "reason": "duplicate of %s" % second["pk"], "pk": first["pk"], "changes": []},
                                 {"item": "group 'authentik Admins'", "action": "none", "reason": "up to date",
                                  "pk": second["pk"], "changes": []}]
-    assert bound["pk"] == second["pk"]
+    assert bound["end_state"]["pk"] == second["pk"]
     assert writes(api)[-1] == ("DELETE", "/api/v3/policies/bindings/%s/" % first["pk"], None)
     assert not result.task("again")["changed"]
     assert [b["pk"] for b in bindings_state(api, app["pk"])] == [second["pk"]]
@@ -181,7 +181,7 @@ def test_absent_twice_and_absent_of_missing_things(api, play, app):
     assert result.rc == 0, result.output
     assert result.task("absent check")["diff"] == result.task("absent")["diff"]
     assert result.task("absent")["diff"]["after"] == {"policy 'idpbridge-deny-all'": {}}
-    assert result.task("absent")["binding"] == {} and result.task("absent")["pk"] is None
+    assert result.task("absent")["end_state"] == {} and result.task("absent")["existing"]["order"] == 7
     assert not result.task("absent again")["changed"]
     assert result.task("missing group")["changed"] is False
     assert "already absent (No authentik group is named 'gone'" in result.task("missing group")["actions"][0]["reason"]
@@ -199,8 +199,8 @@ def test_lookup_failures_name_the_kind_and_the_name(api, play, app):
                   "group 'authentik Admins' is listed more than once"),
         "two subjects": ({"application": "cf-access", "bindings": [{"group": ADMINS, "user": "alice"}]},
                          "mutually exclusive: group|user|policy"),
-        "exclusive alone": ({"application": "cf-access", "group": ADMINS, "exclusive": True},
-                            "exclusive needs the list form"),
+        "purge_bindings alone": ({"application": "cf-access", "group": ADMINS, "purge_bindings": True},
+                                 "purge_bindings needs the list form"),
         "negative timeout": ({"application": "cf-access", "group": ADMINS, "policy_timeout": -1}, "must be 0 or more"),
     }
     result = play(tasks=[task(name, BINDING, args, ignore_errors=True) for name, (args, _m) in cases.items()])
@@ -237,7 +237,7 @@ def test_pagination_of_the_bindings(api, play, app):
     api_bind(api, app["pk"], group=contractors, order=2)
     api_bind(api, app["pk"], user=5, order=3)
     api_bind(api, app["pk"], user=3, order=4)
-    wanted = {"application": "cf-access", "exclusive": True,
+    wanted = {"application": "cf-access", "purge_bindings": True,
               "bindings": [{"user": "akadmin", "order": 4}, {"group": "contractors", "order": 2}, {"user": "alice"}]}
     api.authentik.clear_log()
     result = play(tasks=[task("exact", BINDING, wanted), task("again", BINDING, wanted)])

@@ -30,7 +30,7 @@ def test_check_create_rerun_and_diff(api, play):
     assert checked.rc == 0, checked.output
     predicted = checked.task("create")
     assert predicted["changed"] is True and predicted["msg"] == "authentik OAuth2 provider 'cf-access' would be created"
-    assert predicted["pk"] is None and predicted["secret_changed"] is True
+    assert predicted["end_state"]["pk"] is None and predicted["secret_changed"] is True
     assert writes(api) == []
     reads_check = counts(api.authentik.requests())
 
@@ -52,10 +52,10 @@ def test_check_create_rerun_and_diff(api, play):
                             "property_mappings", "redirect_uris", "signing_key"]
     assert body["grant_types"] == ["authorization_code", "refresh_token"]
     stored = provider_state(api)
-    assert created["pk"] == stored["pk"] and created["client_id"] == stored["client_id"]
-    assert created["provider"]["client_secret"] == "********"
+    assert created["end_state"]["pk"] == stored["pk"] and created["end_state"]["client_id"] == stored["client_id"]
+    assert created["end_state"]["client_secret"] == "********"
     assert again["changes"] == [] and again["secret_changed"] is False
-    assert again["provider"] == created["provider"]
+    assert again["end_state"] == created["end_state"]
     # request counts: version (only to create), provider, the 2 flows (one list), key pair, scopes = 5 reads, then 4
     per_run = counts(api.authentik.requests())
     assert per_run == {"GET": 9, "POST": 1}
@@ -72,7 +72,7 @@ def test_check_create_rerun_and_diff(api, play):
     assert checked.task("same")["changed"] is False
     predicted = checked.task("change")
     assert predicted["changed"] is True and predicted["changes"] == ["access_token_validity"]
-    assert predicted["provider"]["access_token_validity"] == "hours=2"
+    assert predicted["end_state"]["access_token_validity"] == "hours=2"
     assert writes(api) == []
 
     real = play(tasks=[task("change", PROVIDER, change)], diff=True)
@@ -166,10 +166,10 @@ def test_absent_twice_and_check_mode_absent(api, play):
         task("absent again", PROVIDER, {"name": "cf-access", "state": "absent"}),
     ], diff=True)
     assert result.rc == 0, result.output
-    pk = result.task("create")["pk"]
+    pk = result.task("create")["end_state"]["pk"]
     check, gone, again = result.task("absent check"), result.task("absent"), result.task("absent again")
     assert check["changed"] is True and check["msg"].endswith("would be deleted")
-    assert gone["changed"] is True and gone["provider"] == {}
+    assert gone["changed"] is True and gone["end_state"] == {}
     assert check["diff"] == gone["diff"] and gone["diff"]["after"] == {}
     assert gone["diff"]["before"]["client_secret"] == "********"
     assert again["changed"] is False and again["msg"] == "authentik OAuth2 provider 'cf-access' is already absent"
@@ -263,7 +263,7 @@ def test_client_secret_never_shown_at_vvvv(api, play):
 
 def test_endpoints_follow_the_bound_application_and_public_url(api, play):
     result = play(tasks=[task("create", PROVIDER, BASE)])
-    pk = result.task("create")["pk"]
+    pk = result.task("create")["end_state"]["pk"]
     unbound = result.task("create")["endpoints"]
     assert set(unbound) == {"authorize", "token", "userinfo", "revoke", "introspect"}
     assert unbound["authorize"] == api.info["authentik_url"] + "/application/o/authorize/"
@@ -317,7 +317,7 @@ def test_a_provider_made_before_grant_types_is_brought_to_the_wanted_ones(api, p
     upgrade = result.task("upgrade")
     # the stored redirect URIs gain redirect_uri_type=authorization on the server's side: no change
     assert upgrade["changes"] == ["grant_types"]
-    assert writes(api) == [("PATCH", "/api/v3/providers/oauth2/%d/" % upgrade["pk"],
+    assert writes(api) == [("PATCH", "/api/v3/providers/oauth2/%d/" % upgrade["end_state"]["pk"],
                             {"grant_types": ["authorization_code", "refresh_token"]})]
     assert result.task("again")["changed"] is False
 

@@ -26,16 +26,16 @@ def test_one_provider_with_application_and_endpoints_in_check_mode(api, play):
                   check=True, diff=True, verbosity=4)
     assert result.rc == 0, result.output
     info, missing = result.task("info"), result.task("missing")
-    assert info["changed"] is False and info["found"] is True
-    one = info["provider"]
-    assert info["providers"] == [one]
+    assert info["changed"] is False and len(info["providers"]) == 1
+    one = info["providers"][0]
+    assert "provider" not in info and "found" not in info, "the provider once, in the list"
     assert one["pk"] == provider["pk"] and one["client_id"] == provider["client_id"]
     assert one["client_secret"] == "********"
     assert one["application"] == "cf-access"
     assert one["endpoints"]["jwks"] == public + "/application/o/cf-access/jwks/"
     assert one["endpoints"]["token"] == public + "/application/o/token/"
     assert "client_secret" not in info
-    assert missing["found"] is False and missing["providers"] == [] and missing["provider"] == {}
+    assert missing["providers"] == [] and "provider" not in missing
     assert missing["msg"] == "authentik OAuth2 provider 'no-such-provider' does not exist"
     assert api.authentik.writes() == []
     assert [r["path"] for r in api.authentik.requests()] == ["/api/v3/providers/oauth2/"] * 2
@@ -75,11 +75,11 @@ def test_include_secret_hands_the_secret_to_a_later_task_and_shows_it_nowhere(ap
         task("read", PROVIDER_INFO, {"name": "cf-provider", "include_secret": True}, register="provider_secret",
              no_log=True),
         task("all", PROVIDER_INFO, {"include_secret": True}, register="everything", no_log=True),
-        task("hand over", "ansible.builtin.copy", {"content": "{{ provider_secret.client_secret }}",
+        task("hand over", "ansible.builtin.copy", {"content": "{{ provider_secret.providers[0].client_secret }}",
                                                    "dest": str(target), "mode": "0600"}, no_log=True),
         task("check", "ansible.builtin.assert", {"that": [
-            "provider_secret.provider.client_secret == provider_secret.client_secret",
-            "everything.providers[0].client_secret == provider_secret.client_secret",
+            "provider_secret.providers | length == 1 and provider_secret.client_secret is not defined",
+            "everything.providers[0].client_secret == provider_secret.providers[0].client_secret",
             "provider_secret.changed == false"], "quiet": True}),
     ], check=False, verbosity=4, diff=True)
     assert result.rc == 0, result.output

@@ -34,13 +34,13 @@ def test_create_rerun_check_mode_and_diff(api, play):
     assert predicted.rc == 0, predicted.output
     res = predicted.task("Login method")
     assert res["changed"] is True
-    assert res["id"] is None
+    assert res["end_state"]["id"] is None
     assert "would be created" in res["msg"]
     assert writes(api) == []
     assert res["diff"]["before"] == {}
     assert res["diff"]["after"]["config"]["client_secret"] == MASK
     assert res["diff"]["after"]["config"]["scopes"] == ["email", "openid", "profile"]
-    assert "client_secret" not in res["identity_provider"]["config"]
+    assert "client_secret" not in res["end_state"]["config"]
     assert res["callback_url"] == "https://idpbridge-test.cloudflareaccess.com/cdn-cgi/access/callback"
     assert "test_url" not in res
     no_leak(predicted, secret)
@@ -55,14 +55,14 @@ def test_create_rerun_check_mode_and_diff(api, play):
     # the lookup, the create, the list again (another run may have created one at the same time)
     assert [(r["method"], r["status"]) for r in api.cloudflare.requests()] == [("GET", 200), ("POST", 201), ("GET", 200)]
     idp = stored_named(api, "authentik")
-    assert real["id"] == idp["id"]
+    assert real["end_state"]["id"] == idp["id"]
     assert idp["config"]["client_secret"] == secret
     assert idp["config"]["scopes"] == ["openid", "email", "profile"]      # sent in the documented order
     assert idp["config"]["claims"] == ["groups", "preferred_username"]
     assert idp["config"]["pkce_enabled"] is True
     assert real["test_url"] == "https://idpbridge-test.cloudflareaccess.com/cdn-cgi/access/test-idp/" + idp["id"]
-    assert real["identity_provider"]["config"]["redirect_url"].endswith("/cdn-cgi/access/callback")
-    assert "client_secret" not in real["identity_provider"]["config"]
+    assert real["end_state"]["config"]["redirect_url"].endswith("/cdn-cgi/access/callback")
+    assert "client_secret" not in real["end_state"]["config"]
     no_leak(created, secret)
 
     # A rerun, real and in check mode: nothing changes, nothing is written, one request each.
@@ -73,7 +73,7 @@ def test_create_rerun_check_mode_and_diff(api, play):
     for title in ("Login method", "Login method (check mode)"):
         result = again.task(title)
         assert result["changed"] is False
-        assert result["id"] == idp["id"]
+        assert result["end_state"]["id"] == idp["id"]
         assert "diff" not in result or result["diff"]["before"] == result["diff"]["after"]
     assert writes(api) == []
     assert len(api.cloudflare.requests()) == 2
@@ -181,7 +181,7 @@ def test_absent_twice_and_the_identity_provider_id_key(api, play):
         task("Delete by name, none there", {"name": "renamed", "state": "absent"}),
     ], diff=True)
     renamed = result.task("Rename by id")
-    assert renamed["changed"] is True and renamed["id"] == ident
+    assert renamed["changed"] is True and renamed["end_state"]["id"] == ident
     assert renamed["diff"]["before"]["name"] == "to-rename" and renamed["diff"]["after"]["name"] == "renamed"
     assert "No login method has the id 00000000-0000-4000-8000-000000000000" in failure(result, "Unknown id")["msg"]
     deleted = result.task("Delete by id")
@@ -253,16 +253,16 @@ def test_type_change_is_refused_unless_recreate(api, play):
     refused = failure(result, "Refused")
     assert "of type github, not oidc" in refused["msg"] and "recreate: true" in refused["msg"]
     predicted = result.task("Predicted")
-    assert predicted["changed"] is True and predicted["id"] is None
+    assert predicted["changed"] is True and predicted["end_state"]["id"] is None
     recreated = result.task("Recreate")
     assert recreated["changed"] is True
     assert recreated["diff"] == predicted["diff"]
     assert recreated["diff"]["before"]["type"] == "github" and recreated["diff"]["after"]["type"] == "oidc"
-    assert recreated["id"] != old
+    assert recreated["end_state"]["id"] != old
     assert result.task("Rerun")["changed"] is False
     assert writes(api) == [("DELETE", idp_path(api, old)), ("POST", idp_path(api))]
     idp = stored_named(api, "switch")
-    assert idp["type"] == "oidc" and idp["id"] == recreated["id"]
+    assert idp["type"] == "oidc" and idp["id"] == recreated["end_state"]["id"]
     assert idp["config"]["client_secret"] == secret
     assert "gh-client" not in str(idp["config"])
 
@@ -277,7 +277,7 @@ def test_pagination_past_one_page(api, play):
     api.cloudflare.clear_log()
     result = play([task("Rerun", oidc(secret=secret))])
     assert result.task("Rerun")["changed"] is False
-    assert result.task("Rerun")["id"] == last
+    assert result.task("Rerun")["end_state"]["id"] == last
     pages = [r["query"].get("page") for r in api.cloudflare.requests()]
     assert pages == [["1"], ["2"], ["3"], ["4"]]          # page 4 held one item: no request for page 5
     assert all("per_page" not in r["query"] for r in api.cloudflare.requests())
@@ -316,7 +316,7 @@ def test_verbose_success_output_holds_no_secret(api, servers, play):
                   verbosity=4, diff=True)
     assert result.rc == 0, result.output
     assert result.changed == 2
-    assert "identity_provider" in result.stdout                        # -vvvv prints the results
+    assert "end_state" in result.stdout                                # -vvvv prints the results
     no_leak(result, secret, servers.cloudflare_token)
 
 

@@ -40,13 +40,16 @@ def test_a_misspelt_variable_stops_the_run_before_any_request(api, play):
     assert protected.rc == 0, protected.output
     api.cloudflare.clear_log()
     api.authentik.clear_log()
-    typo = play([role(cloudflare_access_aplications=APPS[:1], cloudflare_access_verfy=False)])
+    typo = play([role(cloudflare_access_aplications=APPS[:1], cloudflare_access_verfy=False,
+                      cloudflare_access_bindings_exclusive=True)])
     assert typo.rc != 0
     msg = typo.task("Check that every cloudflare_access_ variable is one of the role's")["msg"]
     assert "cloudflare_access_aplications is not a variable of the role cloudflare_access: did you mean " \
            "cloudflare_access_applications?" in msg
     assert "cloudflare_access_verfy is not a variable of the role cloudflare_access: did you mean " \
            "cloudflare_access_verify?" in msg
+    assert "cloudflare_access_bindings_exclusive is no longer a variable of the role cloudflare_access: renamed to " \
+           "cloudflare_access_purge_bindings" in msg
     assert api.cloudflare.requests() == [] and api.authentik.requests() == []
     assert app_names(api) == ["Grafana", "Vault"]
 

@@ -42,7 +42,7 @@ def test_provider_check_create_rerun_update_delete(api, play):
     assert body["property_mappings"] == [by_managed["goauthentik.io/providers/scim/user"]]
     assert body["property_mappings_group"] == [by_managed["goauthentik.io/providers/scim/group"]]
     assert len(body["group_filters"]) == 1
-    assert created["provider"].get("token") in (None, "********")
+    assert created["end_state"].get("token") in (None, "********")
     assert_no_secret(result, TOKEN)
     per_run = counts([e for e in api.authentik.requests() if e["method"] == "GET"])
     assert per_run["GET"] <= 10, per_run
@@ -104,7 +104,7 @@ def test_backchannel_sync_and_info_judged_from_the_tasks(api, play):
     # nothing listens at the SCIM URL: the status still says done, the tasks tell the truth
     assert waited["finished"] is True and waited["status"]["last_sync_status"] == "done"
     assert waited["errors"] and "due to transient error" in waited["errors"][0]
-    assert waited["application"] == "scim-app"
+    assert waited["providers"][0]["assigned_backchannel_application_slug"] == "scim-app"
     missing = play(tasks=[task("attach", APPLICATION, {"slug": "scim-app", "backchannel_providers": ["nope"]})])
     assert missing.rc != 0 and "No authentik SCIM provider is named 'nope'" in missing.output
 

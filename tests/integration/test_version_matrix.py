@@ -201,7 +201,7 @@ def test_2026_11_client_secret_lives_in_a_secret_object(api, play, tmp_path):
         task("create", PROVIDER, args),
         task("again", PROVIDER, args),
         task("read", PROVIDER_INFO, {"name": "cf-secret", "include_secret": True}, register="read", no_log=True),
-        task("hand over", "ansible.builtin.copy", {"content": "{{ read.client_secret }}", "dest": str(target),
+        task("hand over", "ansible.builtin.copy", {"content": "{{ read.providers[0].client_secret }}", "dest": str(target),
                                                    "mode": "0600"}, no_log=True),
     ])
     assert result.rc == 0, result.output

@@ -7,8 +7,9 @@ import pytest
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils import _engine as engine
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed, Refused
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine import (
-    CHANGED_MASK, ManagedObject, ManagedSet, differences, ensure, ensure_set, merge, sanitize,
+    CHANGED_MASK, ManagedObject, differences, ensure, merge, sanitize,
 )
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._engine_set import ManagedSet, ensure_set
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import MASK
 from ansible_collections.idpbridge.authentik_cloudflare.tests.unit.fake_module import FakeModule
 
@@ -69,7 +70,6 @@ class Thing(ManagedObject):
     """An object with a name, a size, a tag list (order-free) and a secret."""
 
     kind = "thing"
-    result_key = "thing"
     secret_keys = frozenset(("secret",))
 
     def __init__(self, module, stored=None):
@@ -116,8 +116,8 @@ class Thing(ManagedObject):
         self.writes.append(("delete", current["id"]))
         self.stored = None
 
-    def flat(self, obj):
-        return {"id": obj.get("id")}
+    def derived(self, obj):
+        return {"link": "https://things.example/%s" % obj.get("id")}
 
 
 STORED = {"id": 7, "name": "a", "size": 2, "tags": ["y", "x"], "secret": "old-secret-value"}
@@ -132,14 +132,16 @@ def test_ensure_creates_and_predicts_in_check_mode(check):
     assert result["existing"] == {}
     assert result["msg"] == "thing 'a' %s" % ("would be created" if check else "created")
     assert result["diff"] == {"before": {}, "after": {"id": None, "name": "a", "size": 3, "tags": [], "secret": None}}
+    # the result contract: the object once (end_state), derived values beside it, nothing else
+    assert set(result) == {"changed", "msg", "existing", "end_state", "changes", "diff", "link"}
     if check:
         assert thing.writes == []
-        assert result["id"] is None
-        assert result["thing"]["size"] == 3
+        assert result["end_state"]["id"] is None and result["link"] == "https://things.example/None"
+        assert result["end_state"]["size"] == 3
     else:
         assert thing.writes == [("create", {"name": "a", "size": 3})]
-        assert result["id"] == 7
-        assert result["thing"]["secret"] == MASK, "a server-generated secret is masked in the result"
+        assert result["end_state"]["id"] == 7 and result["link"] == "https://things.example/7"
+        assert result["end_state"]["secret"] == MASK, "a server-generated secret is masked in the result"
 
 
 def test_ensure_rerun_without_differences_writes_nothing():
@@ -150,7 +152,7 @@ def test_ensure_rerun_without_differences_writes_nothing():
     assert thing.writes == []
     assert result["changes"] == []
     assert result["diff"]["before"] == result["diff"]["after"]
-    assert result["thing"]["secret"] == MASK and result["existing"]["secret"] == MASK
+    assert result["end_state"]["secret"] == MASK and result["existing"]["secret"] == MASK
 
 
 @pytest.mark.parametrize("check", [False, True])
@@ -161,7 +163,7 @@ def test_ensure_updates_only_the_differing_keys(check):
     assert result["changed"] is True
     assert result["changes"] == ["size"]
     assert thing.writes == ([] if check else [("update", {"size": 5})])
-    assert result["thing"]["size"] == 5
+    assert result["end_state"]["size"] == 5
     assert result["diff"]["before"]["size"] == 2 and result["diff"]["after"]["size"] == 5
     assert result["msg"].endswith("(size)")
 
@@ -233,7 +235,6 @@ class Members(ManagedSet):
     """Members identified by their subject, with a rank and a flag."""
 
     kind = "member"
-    result_key = "members"
 
     def __init__(self, module, stored, wanted):
         super(Members, self).__init__(module, client=None)
@@ -315,7 +316,7 @@ def test_ensure_set_creates_updates_deletes(check):
         # deletes first, then updates, then creates
         assert members.writes == [("delete", 2), ("update", 1, {"rank": 15}), ("create", "c", {"flag": True})]
         assert result["msg"] == "the members of x: 1 created, 1 updated, 1 deleted"
-    assert [(m["subject"], m["rank"], m["flag"]) for m in result["members"]] == [("a", 15, False), ("c", 0, True)]
+    assert [(m["subject"], m["rank"], m["flag"]) for m in result["end_state"]] == [("a", 15, False), ("c", 0, True)]
     assert result["diff"] == {
         "before": {"subject 'a'": {"rank": 10, "flag": False}, "subject 'b'": {"rank": 20, "flag": False},
                    "subject 'c'": {}},
@@ -328,19 +329,19 @@ def test_ensure_set_check_mode_and_real_run_agree():
     for check in (True, False):
         module = FakeModule(check_mode=check, diff=True)
         members = Members(module, MEMBERS, [("c", "present", {"rank": 5})])
-        result = ensure_set(module, members, exclusive=True)
+        result = ensure_set(module, members, purge=True)
         outcomes.append((result["changed"], result["diff"], [(a["item"], a["action"]) for a in result["actions"]],
-                         [(m["subject"], m["rank"]) for m in result["members"]]))
+                         [(m["subject"], m["rank"]) for m in result["end_state"]]))
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][2] == [("subject 'c'", "create"), ("subject 'a'", "delete"), ("subject 'b'", "delete")]
 
 
-def test_ensure_set_exclusive_empty_removes_everything():
+def test_ensure_set_purge_empty_removes_everything():
     module = FakeModule()
     members = Members(module, MEMBERS, [])
-    result = ensure_set(module, members, exclusive=True)
+    result = ensure_set(module, members, purge=True)
     assert result["changed"] and members.writes == [("delete", 1), ("delete", 2)]
-    assert result["members"] == []
+    assert result["end_state"] == []
 
 
 def test_ensure_set_collapses_duplicates_keeping_the_closest():

@@ -64,10 +64,10 @@ def test_check_attributes(items, message):
     assert message in str(info.value)
 
 
-def test_exclusive_needs_the_list_form(capsys):
+def test_purge_bindings_needs_the_list_form(capsys):
     out = run_main(mod, {"url": "http://127.0.0.1:9", "token": "t0ken-123456", "application": "a", "group": "g",
-                         "exclusive": True}, capsys)
-    assert out["failed"] is True and out["msg"] == "exclusive needs the list form: give the bindings option"
+                         "purge_bindings": True}, capsys)
+    assert out["failed"] is True and out["msg"] == "purge_bindings needs the list form: give the bindings option"
 
 
 def test_list_form_rejects_top_level_attributes(capsys):

@@ -201,9 +201,9 @@ def test_create_sends_the_secret_once_and_returns_urls(cloud):
     (body,) = cloud.bodies("POST")
     assert body["config"]["client_secret"] == SECRET
     assert body["config"]["scopes"] == ["openid", "email", "profile"]
-    assert "client_secret" not in result["identity_provider"]["config"]
+    assert "client_secret" not in result["end_state"]["config"]
     assert result["diff"]["after"]["config"]["client_secret"] == MASK
-    assert result["test_url"] == "https://%s/cdn-cgi/access/test-idp/%s" % (DOMAIN, result["id"])
+    assert result["test_url"] == "https://%s/cdn-cgi/access/test-idp/%s" % (DOMAIN, result["end_state"]["id"])
     assert result["callback_url"] == "https://%s/cdn-cgi/access/callback" % DOMAIN
     assert SECRET not in json.dumps(result)
     # the list, the create, the list again (a run at the same time may have made one too); no organization read:
@@ -224,7 +224,7 @@ def test_rerun_and_check_mode_send_no_write(cloud):
 def test_check_mode_create_predicts_without_writing(cloud):
     cloud.add("someone else")
     result = run(cloud, check_mode=True, **OIDC)
-    assert result["changed"] is True and result["id"] is None and result["identity_provider"]["id"] is None
+    assert result["changed"] is True and result["end_state"]["id"] is None
     assert result["callback_url"].endswith("/cdn-cgi/access/callback") and "test_url" not in result
     assert cloud.writes == []
 
@@ -285,12 +285,12 @@ def test_type_change_refused_or_recreated(cloud):
         run(cloud, **oidc(name="switch"))
     assert "of type github, not oidc" in str(err.value) and "recreate: true" in str(err.value)
     predicted = run(cloud, check_mode=True, diff=True, **oidc(name="switch", recreate=True))
-    assert predicted["changed"] is True and predicted["id"] is None and predicted["identity_provider"]["id"] is None
+    assert predicted["changed"] is True and predicted["end_state"]["id"] is None
     assert cloud.writes == []
     done = run(cloud, diff=True, **oidc(name="switch", recreate=True))
     assert done["diff"] == predicted["diff"]
     assert cloud.writes == [("DELETE", old), ("POST", "")]
-    assert done["id"] != old and cloud.idps[done["id"]]["config"]["client_secret"] == SECRET
+    assert done["end_state"]["id"] != old and cloud.idps[done["end_state"]["id"]]["config"]["client_secret"] == SECRET
     (body,) = cloud.bodies("POST")
     assert body["config"]["client_id"] == "cid" and body["type"] == "oidc"
 
@@ -298,7 +298,7 @@ def test_type_change_refused_or_recreated(cloud):
 def test_key_by_id_renames_and_deletes(cloud):
     ident = cloud.add("old name", secret=SECRET)
     result = run(cloud, **oidc(name="new name", identity_provider_id=ident))
-    assert result["changed"] is True and result["id"] == ident
+    assert result["changed"] is True and result["end_state"]["id"] == ident
     assert cloud.idps[ident]["name"] == "new name"
     with pytest.raises(LookupFailed):
         run(cloud, **oidc(identity_provider_id=str(uuid.uuid4())))
@@ -336,7 +336,7 @@ def test_other_types_take_a_raw_config(cloud):
     assert body == {"name": "Okta", "type": "okta", "config": config}
     assert run(cloud, name="Okta", type="okta", client_id="okta-id",
                config={"okta_account": "https://example.okta.com"})["changed"] is False
-    assert result["id"]
+    assert result["end_state"]["id"]
 
 
 def test_module_fails_on_bad_options_before_any_request(monkeypatch):

@@ -108,11 +108,14 @@ def test_runtime_action_group_lists_the_modules():
 
 def test_returned_keys_are_documented():
     returns = yaml.safe_load(idp.RETURN)
-    assert {"identity_provider", "existing", "end_state", "id", "test_url", "callback_url", "changes"} <= set(returns)
-    assert {"identity_providers", "identity_provider", "exists", "id", "test_url", "callback_url"} <= set(
-        yaml.safe_load(idp_info.RETURN))
-    assert {"organization", "auth_domain", "team_name", "name", "callback_url"} <= set(yaml.safe_load(org_info.RETURN))
-    assert {"application", "existing", "end_state", "id", "url", "changes"} <= set(yaml.safe_load(app.RETURN))
-    assert {"policy", "existing", "end_state", "id", "changes"} <= set(yaml.safe_load(pol.RETURN))
-    assert {"applications", "application", "exists", "id"} <= set(yaml.safe_load(app_info.RETURN))
-    assert {"policies", "policy", "exists", "id"} <= set(yaml.safe_load(pol_info.RETURN))
+    # the result contract (docs/development.md): the object once, as end_state; derived values documented
+    assert {"existing", "end_state", "test_url", "callback_url", "changes"} <= set(returns)
+    assert {"identity_providers", "test_url", "callback_url"} <= set(yaml.safe_load(idp_info.RETURN))
+    assert {"organization", "team_name", "callback_url"} <= set(yaml.safe_load(org_info.RETURN))
+    assert {"existing", "end_state", "url", "changes"} <= set(yaml.safe_load(app.RETURN))
+    assert {"existing", "end_state", "changes"} <= set(yaml.safe_load(pol.RETURN))
+    for module in (idp, idp_info, org_info, app, pol):
+        documented = set(yaml.safe_load(module.RETURN))
+        assert not documented & {"identity_provider", "application", "policy", "id", "exists", "auth_domain", "name"}
+    assert set(yaml.safe_load(app_info.RETURN)) == {"applications"}
+    assert set(yaml.safe_load(pol_info.RETURN)) == {"policies"}
