@@ -27,13 +27,12 @@ TARBALL = "%s-%s-%s.tar.gz" % (GALAXY["namespace"], GALAXY["name"], GALAXY["vers
 
 
 def tool(name: str) -> str:
+    # the venv's own command only: one found on PATH may belong to another Python (a pyenv shim that answers
+    # "command not found" for this one), and the EE checks run where tests/lib.sh installs their tools
     found = BIN / name
-    if found.exists():
-        return str(found)
-    which = shutil.which(name)
-    if not which:
+    if not found.exists():
         pytest.skip("%s is not installed in this venv (tests/lib.sh installs it in the newest-core venv)" % name)
-    return which
+    return str(found)
 
 
 def run(cmd: list, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
