@@ -49,9 +49,9 @@ EXAMPLES = r"""
   when: _problems | length > 0
   vars:
     _spec: "{{ (lookup('ansible.builtin.file', role_path ~ '/meta/argument_specs.yml') | from_yaml).argument_specs.main.options }}"
-    _names: "{{ _spec.keys() | list }}"
+    _given: "{{ _spec.keys() | list | intersect(lookup('ansible.builtin.varnames', '^cloudflare_access_', wantlist=True)) }}"
     _problems: >-
-      {{ dict(_names | zip(query('ansible.builtin.vars', *_names, default=None)))
+      {{ dict(_given | zip(query('ansible.builtin.vars', *_given)))
          | idpbridge.authentik_cloudflare.role_input_problems(_spec, {'cloudflare_access_authentik_url': 'AUTHENTIK_URL'}) }}
 """
 
@@ -87,10 +87,20 @@ def _sentence(text):
     return text if text.endswith(".") else text + "."
 
 
+def _plain(value):
+    """``value`` with plain dicts and lists: the validator deep-copies what it gets, and a copy of the templar's
+    lazy containers would copy the templar (and its plugin loaders, which warn when rebuilt)."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
 def type_problems(spec, values):
     """The type and choice errors of ``values`` against ``spec``, as one short message (empty list when none)."""
-    # a variable the role does not define comes as None (query vars with default=None): as not given
-    result = ArgumentSpecValidator(dict(spec)).validate({k: v for k, v in values.items() if v is not None})
+    # a variable given as null counts as not given
+    result = ArgumentSpecValidator(_plain(spec)).validate({k: _plain(v) for k, v in values.items() if v is not None})
     if not result.error_messages:
         return [], result.validated_parameters
     return ["%s. Fix these role variables (see the role README)." % "; ".join(result.error_messages)], None
