@@ -13,13 +13,13 @@ short_description: The problems in the inputs of the cloudflare_access role, bef
 version_added: 0.1.0
 author: idpbridge maintainers
 description:
-  - Checks the variables of the role M(idpbridge.authentik_cloudflare.cloudflare_access) on the controller, with the
+  - Checks the variables of the role C(idpbridge.authentik_cloudflare.cloudflare_access) on the controller, with the
     rules the modules apply to their own options (the same code), and returns one message per problem, naming the
     role variable and the environment variable that can set it.
   - First the types and choices of the role's argument spec; when one is wrong, only those are reported (the other
     rules assume the right types).
   - Then the base URL of authentik (not a page of its web interface), the two API tokens, the Cloudflare account
-    id and API URL, the slug, and with O(_input.cloudflare_access_state=present) the public URL (https, except for
+    id and API URL, the slug, and with C(cloudflare_access_state=present) the public URL (https, except for
     loopback addresses), a client secret given together with a rotation, a test user without a password and the
     team domain.
   - A value left empty is taken from the environment variable the O(environment) table gives for it, as the
