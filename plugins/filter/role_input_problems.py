@@ -75,7 +75,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._au
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._cloudflare import (
     api_base_url, auth_headers, check_scope_id, check_url,
 )
-from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import check_token
+from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import MASK, check_token
 
 PREFIX = "cloudflare_access_"
 # The legacy Cloudflare credentials have no role variable: the modules read them from the environment.
@@ -103,7 +103,10 @@ def type_problems(spec, values):
     result = ArgumentSpecValidator(_plain(spec)).validate({k: _plain(v) for k, v in values.items() if v is not None})
     if not result.error_messages:
         return [], result.validated_parameters
-    return ["%s. Fix these role variables (see the role README)." % "; ".join(result.error_messages)], None
+    text = "; ".join(result.error_messages)
+    for secret in sorted((str(v) for v in result._no_log_values if v is not None and str(v)), key=len, reverse=True):
+        text = text.replace(secret, MASK)  # the options marked no_log (tokens, secrets) never appear
+    return ["%s. Fix these role variables (see the role README)." % text], None
 
 
 def role_input_problems(values, spec, environment=None, environ=None):

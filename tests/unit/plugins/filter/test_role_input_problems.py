@@ -106,6 +106,14 @@ def test_wrong_types_and_choices_are_reported_alone_in_one_short_message():
     assert found[0].endswith("Fix these role variables (see the role README).")
 
 
+def test_a_secret_in_a_type_message_is_masked():
+    """The role's secrets are strings (any value converts), so a spec of one no_log number shows the masking."""
+    spec = {"cloudflare_access_pin": {"type": "int", "no_log": True}}
+    found = role_input_problems({"cloudflare_access_pin": "s3cret-value"}, spec, environ={})
+    assert len(found) == 1 and "cloudflare_access_pin" in found[0] and "int" in found[0], found
+    assert "s3cret-value" not in found[0] and "********" in found[0], found
+
+
 def test_several_problems_each_once_and_no_token_in_them():
     found = problems(authentik_token="abc def", cloudflare_api_token="two " + TOKEN, cloudflare_account_id="x")
     assert len(found) == 3
