@@ -109,6 +109,39 @@ def _flatten_errors(value, prefix=""):
     return out
 
 
+# A page of authentik's web interface (/if/admin/, /if/flow/..., /flows/...): what a browser shows, not the base URL.
+WEB_PAGE = re.compile(r"/(if|flows)/")
+
+# The slug rules of authentik's applications; the reserved ones clash with the OAuth2 provider's own endpoints under
+# /application/o/ (newer releases reject them).
+SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
+SLUG_MAX = 50
+RESERVED_SLUGS = ("authorize", "token", "device", "userinfo", "introspect", "revoke")
+
+
+def authentik_base_url(url, option):
+    """authentik's base URL from ``url`` (``validate_base_url``), or ``ValueError`` naming ``option``.
+
+    Refuses the address of a page of the web interface (copied from the browser), saying which base URL to give.
+    """
+    base = validate_base_url(url, option)
+    if WEB_PAGE.search(base):
+        raise ValueError("%s is the address of a page of authentik's web interface (%r): give its base URL only, "
+                         "such as %s." % (option, url, WEB_PAGE.split(base, 1)[0]))
+    return base
+
+
+def check_slug(slug, option):
+    """Raise ``ValueError`` naming ``option`` unless ``slug`` is a slug authentik accepts for an application."""
+    if not SLUG.match(slug or ""):
+        raise ValueError("%s may hold only letters, digits, '-' and '_', got %r" % (option, slug))
+    if slug in RESERVED_SLUGS:
+        raise ValueError("%s %r is reserved: it clashes with authentik's OAuth2 endpoint /application/o/%s/"
+                         % (option, slug, slug))
+    if len(slug) > SLUG_MAX:
+        raise ValueError("%s must be at most %d characters long, got %d" % (option, SLUG_MAX, len(slug)))
+
+
 class AuthentikClient(ApiClient):
     """The authentik REST API (``/api/v3``)."""
 
@@ -139,7 +172,7 @@ class AuthentikClient(ApiClient):
             module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         params = module.params
         try:
-            base = validate_base_url(params.get(prefix + "url"), "url (AUTHENTIK_URL)")
+            base = authentik_base_url(params.get(prefix + "url"), "url (AUTHENTIK_URL)")
         except ValueError as exc:
             module.fail_json(msg=str(exc))
         return cls(base, params.get(prefix + "token"), timeout=params["timeout"],

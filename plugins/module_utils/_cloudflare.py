@@ -27,7 +27,7 @@ from urllib.parse import quote, urlsplit
 
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._errors import ApiError, LookupFailed
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._http import (
-    HAS_REQUESTS, REQUESTS_IMPORT_ERROR, ApiClient, validate_base_url,
+    HAS_REQUESTS, REQUESTS_IMPORT_ERROR, ApiClient, check_token, validate_base_url,
 )
 
 DEFAULT_API_URL = "https://api.cloudflare.com/client/v4"
@@ -123,38 +123,55 @@ def scope_from_params(params, environ=None):
         kind, option = "account", "account_id (CLOUDFLARE_ACCOUNT_ID)"
         if not ident:
             raise ValueError("Give account_id (or set CLOUDFLARE_ACCOUNT_ID), or zone_id for zone-level Access")
+    return Scope(kind, check_scope_id(ident, option, kind))
+
+
+def check_scope_id(ident, option, kind="account"):
+    """The account (or zone) id ``ident`` in lower case, or ``ValueError`` naming ``option``."""
+    what = "Account" if kind == "account" else "Zone"
+    ident = (ident or "").strip()
+    if not ident:
+        raise ValueError("%s is not set: give the %s ID shown in the Cloudflare dashboard (32 hexadecimal characters)."
+                         % (option, what))
     if not SCOPE_ID.match(ident):
-        raise ValueError("%s must be the 32 hexadecimal characters Cloudflare shows as the %s ID, got %r"
-                         % (option, "Account" if kind == "account" else "Zone", ident))
-    return Scope(kind, ident.lower())
+        raise ValueError("%s must be the 32 hexadecimal characters Cloudflare shows as the %s ID, got %r."
+                         % (option, what, ident))
+    return ident.lower()
 
 
-def auth_headers(params):
-    """``(headers, auth_kind, warnings)`` for the credentials in ``params``; ``ValueError`` if unusable."""
+TOKEN_OPTION = "api_token (CLOUDFLARE_API_TOKEN)"
+LEGACY_OPTIONS = "api_email and api_key (CLOUDFLARE_EMAIL, CLOUDFLARE_API_KEY)"
+TOKEN_WHAT = "a Cloudflare API token with %s on the account" % WRITE_PERMISSION
+
+
+def auth_headers(params, token_option=TOKEN_OPTION, legacy_options=LEGACY_OPTIONS):
+    """``(headers, auth_kind, warnings)`` for the credentials in ``params``; ``ValueError`` if unusable.
+
+    ``token_option`` and ``legacy_options`` are how messages name where the token and the legacy pair come from
+    (the role names its variable).
+    """
     token = (params.get("api_token") or "").strip()
     email = (params.get("api_email") or "").strip()
     key = (params.get("api_key") or "").strip()
     warnings = []
     if token:
-        if re.search(r"\s", token):
-            raise ValueError("api_token (CLOUDFLARE_API_TOKEN) contains white space; paste the token alone")
+        check_token(token, token_option, TOKEN_WHAT)
         if key:
             warnings.append("Both api_token and api_key are set (options or CLOUDFLARE_* variables); using api_token")
         return {"Authorization": "Bearer %s" % token}, "token", warnings
     if email or key:
         if not (email and key):
-            raise ValueError("The legacy global API key needs both api_email (CLOUDFLARE_EMAIL) and api_key "
-                             "(CLOUDFLARE_API_KEY); better, use an API token (api_token)")
-        if re.search(r"\s", key):
-            raise ValueError("api_key (CLOUDFLARE_API_KEY) contains white space; paste the key alone")
+            raise ValueError("The legacy global API key needs both %s; better, use an API token (%s)."
+                             % (legacy_options, token_option))
+        check_token(key, "api_key (CLOUDFLARE_API_KEY)", "the global API key")
         return {"X-Auth-Email": email, "X-Auth-Key": key}, "legacy", warnings
-    raise ValueError("No Cloudflare credentials: set api_token (or CLOUDFLARE_API_TOKEN), or the legacy pair "
-                     "api_email and api_key (CLOUDFLARE_EMAIL, CLOUDFLARE_API_KEY)")
+    raise ValueError("No Cloudflare credentials: %s is not set: give %s (or the legacy pair %s)."
+                     % (token_option, TOKEN_WHAT, legacy_options))
 
 
-def api_base_url(url):
+def api_base_url(url, option="api_url (CLOUDFLARE_API_URL)"):
     """The API base URL: validated, no trailing slash, ``/client/v4`` added to a bare host."""
-    base = validate_base_url(url, "api_url (CLOUDFLARE_API_URL)")
+    base = validate_base_url(url, option, example=DEFAULT_API_URL)
     if urlsplit(base).path in ("", "/"):
         base += API_PATH
     return base

@@ -73,16 +73,34 @@ class Redactor:
         return text
 
 
-def validate_base_url(url, option):
-    """Return ``url`` without a trailing slash, or raise ``ValueError`` naming ``option``."""
+def validate_base_url(url, option, example="https://auth.example.com"):
+    """Return ``url`` without a trailing slash, or raise ``ValueError`` naming ``option``.
+
+    ``option`` is how the message names the setting: a module option with its environment variable, or the role
+    variable (the role's preflight asks this same function through the ``role_input_problems`` filter).
+    """
     if not url or not isinstance(url, str):
-        raise ValueError("%s is required: set it or the matching environment variable" % option)
+        raise ValueError("%s is not set: give the base URL, such as %s." % (option, example))
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or " " in url:
-        raise ValueError("%s must be an absolute http(s) URL such as https://auth.example.com, got %r" % (option, url))
+    if parts.scheme not in ("http", "https") or not parts.netloc or re.search(r"\s", url):
+        raise ValueError("%s must be an absolute http(s) URL such as %s, got %r." % (option, example, url))
     if parts.query or parts.fragment:
-        raise ValueError("%s must not carry a query string or fragment, got %r" % (option, url))
+        raise ValueError("%s must not carry a query string or fragment, got %r." % (option, url))
     return url.rstrip("/")
+
+
+def check_token(token, option, what):
+    """Return ``token`` without surrounding white space, or raise ``ValueError`` naming ``option``.
+
+    ``what`` says what to give when it is missing, such as "an authentik API token (intent API)". The message
+    never holds the token.
+    """
+    token = (token or "").strip() if isinstance(token, str) or token is None else token
+    if not token or not isinstance(token, str):
+        raise ValueError("%s is not set: give %s." % (option, what))
+    if re.search(r"\s", token):
+        raise ValueError("%s contains white space: paste the token alone." % option)
+    return token
 
 
 def _retry_after_seconds(value, now=None):

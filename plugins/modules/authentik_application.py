@@ -193,7 +193,6 @@ endpoints:
     end_session: https://auth.example.com/application/o/cloudflare-access/end-session/
 """
 
-import re
 
 from ansible.module_utils.basic import AnsibleModule
 from urllib.parse import quote, urlsplit
@@ -203,6 +202,7 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._au
     UNKNOWN_VERSION,
     AuthentikClient,
     authentik_argument_spec,
+    check_slug,
     needs_release,
     oidc_endpoints,
 )
@@ -212,10 +212,6 @@ from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._ht
 )
 from ansible_collections.idpbridge.authentik_cloudflare.plugins.module_utils._scim import backchannel_pks
 
-SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
-SLUG_MAX = 50
-# Slugs that clash with the OAuth2 provider's own endpoints under /application/o/ (newer releases reject them)
-RESERVED_SLUGS = ("authorize", "token", "device", "userinfo", "introspect", "revoke")
 TEXT_FIELDS = ("name", "group", "policy_engine_mode", "meta_launch_url", "meta_description", "meta_publisher",
                "open_in_new_tab")
 OAUTH2_COMPONENT = "ak-provider-oauth2-form"
@@ -463,13 +459,7 @@ class Application(ManagedObject):
 
 def check_options(params):
     """Raise ValueError for option values authentik would reject, before any request."""
-    slug = params["slug"]
-    if not SLUG.match(slug or ""):
-        raise ValueError("slug may hold only letters, digits, '-' and '_', got %r" % slug)
-    if slug in RESERVED_SLUGS:
-        raise ValueError("slug %r is reserved: it clashes with authentik's OAuth2 endpoint /application/o/%s/" % (slug, slug))
-    if len(slug) > SLUG_MAX:
-        raise ValueError("slug must be at most %d characters long, got %d" % (SLUG_MAX, len(slug)))
+    check_slug(params["slug"], "slug")
     if params.get("name") == "":
         raise ValueError("name must not be empty")
     if params.get("public_url"):
