@@ -104,7 +104,9 @@ def type_problems(spec, values):
     if not result.error_messages:
         return [], result.validated_parameters
     text = "; ".join(result.error_messages)
-    for secret in sorted((str(v) for v in result._no_log_values if v is not None and str(v)), key=len, reverse=True):
+    secrets = (str(values[k]) for k, option in spec.items()
+               if isinstance(option, Mapping) and option.get("no_log") and values.get(k) not in (None, ""))
+    for secret in sorted(secrets, key=len, reverse=True):
         text = text.replace(secret, MASK)  # the options marked no_log (tokens, secrets) never appear
     return ["%s. Fix these role variables (see the role README)." % text], None
 
