@@ -187,20 +187,28 @@ class ConfigChecks:
         self.fetched_origins.setdefault(origin(url), True)
         return status, body
 
+    def fetch_document(self, check, url, what, where):
+        """The JSON document at ``url``; None after failing ``check`` when it cannot be read ("could not read
+        <what>") or is no JSON object ("<where> answered HTTP ...")."""
+        try:
+            status, body = self.fetch(url)
+        except HttpFailure as exc:
+            self.report.fail(check, "could not read %s: %s" % (what, exc))
+            return None
+        if status != 200 or not isinstance(body, dict):
+            self.report.fail(check, "%s answered HTTP %d%s" % (
+                where, status, "" if status != 200 else " without a JSON document"))
+            return None
+        return body
+
     def check_discovery(self):
         if self.report.status("provider") != PASSED:
             self.report.skip("discovery", "needs the provider and its application")
             return
         url = self.discovery_url()
         self.out["discovery_url"] = url
-        try:
-            status, body = self.fetch(url)
-        except HttpFailure as exc:
-            self.report.fail("discovery", "could not read %s: %s" % (url, exc))
-            return
-        if status != 200 or not isinstance(body, dict):
-            self.report.fail("discovery", "%s answered HTTP %d%s" % (
-                url, status, "" if status != 200 else " without a JSON document"))
+        body = self.fetch_document("discovery", url, url, url)
+        if body is None:
             return
         if not body.get("issuer"):
             self.report.fail("discovery", "the discovery document at %s names no issuer" % url)
@@ -227,14 +235,8 @@ class ConfigChecks:
 
     def check_jwks(self):
         url = self.config["certs_url"]
-        try:
-            status, body = self.fetch(url)
-        except HttpFailure as exc:
-            self.report.fail("jwks", "could not read the JWKS at certs_url %s: %s" % (url, exc))
-            return
-        if status != 200 or not isinstance(body, dict):
-            self.report.fail("jwks", "certs_url %s answered HTTP %d%s" % (
-                url, status, "" if status != 200 else " without a JSON document"))
+        body = self.fetch_document("jwks", url, "the JWKS at certs_url %s" % url, "certs_url %s" % url)
+        if body is None:
             return
         self.jwks = body
         usable, ignored = signing_keys(body)
